@@ -1,0 +1,81 @@
+"""Render the docs site and check it in headless Chromium.
+
+Build: `nbdev_docs` (quarto) when `quarto` is on PATH. quarto-cli cannot be installed here (its PyPI release is an
+sdist that downloads the quarto binary from GitHub at build time), so otherwise the same nbdev-processed notebooks
+(`nbdev_proc_nbs`, which expands `show_doc` and drops `#| hide` cells) are turned into HTML pages with nbconvert,
+with a sidebar linking every page. Check: the home page and one notebook page are loaded in headless Chromium; a
+page fails when it is blank or shows an error (a Python traceback or an error output cell).
+
+    python tests/docs_check.py            # build into _docs/ and check
+    python tests/docs_check.py --no-build # check an existing _docs/
+"""
+import argparse, html, json, re, shutil, subprocess, sys, tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS, PROC = ROOT/'_docs', ROOT/'_proc'
+CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+                  '--disable-component-update', '--disable-sync']
+
+def page_title(nb: dict, fallback: str) -> str:
+    "The first markdown heading of a notebook, else `fallback`."
+    for cell in nb['cells']:
+        if cell['cell_type'] == 'markdown':
+            m = re.search(r'^#\s+(.+)$', ''.join(cell['source']), flags=re.M)
+            if m: return m.group(1).strip()
+    return fallback
+
+def build_with_nbconvert():
+    "HTML pages from `_proc/*.ipynb` with a shared sidebar."
+    from nbconvert import HTMLExporter
+    subprocess.run(['nbdev_proc_nbs'], cwd=ROOT, check=True)
+    nbs = sorted(PROC.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
+    pages = [(p, json.loads(p.read_text())) for p in nbs]
+    nav = ''.join(f'<li><a href="{p.stem}.html">{html.escape(page_title(nb, p.stem))}</a></li>' for p, nb in pages)
+    side = f'<nav style="position:fixed;top:0;left:0;width:230px;height:100%;overflow:auto;padding:1em;background:#f6f6f6"><b>trans3dhead</b><ul>{nav}</ul></nav>'
+    if DOCS.exists(): shutil.rmtree(DOCS)
+    DOCS.mkdir()
+    exporter = HTMLExporter(template_name='classic')
+    for p, _ in pages:
+        body, _ = exporter.from_filename(str(p))
+        body = body.replace('<body>', f'<body>{side}<div style="margin-left:260px">', 1).replace('</body>', '</div></body>', 1)
+        (DOCS/f'{p.stem}.html').write_text(body)
+
+def build():
+    if shutil.which('quarto'): subprocess.run(['nbdev_docs'], cwd=ROOT, check=True)
+    else: build_with_nbconvert()
+
+def chromium() -> str:
+    for name in ('chromium', 'chromium-browser', 'google-chrome'):
+        if shutil.which(name): return shutil.which(name)
+    sys.exit('docs check: no Chromium found; install the Debian package `chromium` (apt-get install -y chromium)')
+
+def check_page(page: Path, screenshot: Path) -> list[str]:
+    "Problems seen when Chromium loads `page` (empty list when it looks fine)."
+    with tempfile.TemporaryDirectory() as profile:
+        flags = CHROMIUM_FLAGS + [f'--user-data-dir={profile}']
+        dom = subprocess.run([chromium(), *flags, '--dump-dom', page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+        subprocess.run([chromium(), *flags, f'--screenshot={screenshot}', '--window-size=1280,1600', page.as_uri()],
+                       capture_output=True, timeout=120)
+    text = re.sub(r'<script.*?</script>|<style.*?</style>|<[^>]+>', ' ', dom, flags=re.S)
+    problems = []
+    if len(text.split()) < 50: problems.append(f'{page.name}: blank page ({len(text.split())} words)')
+    if 'Traceback (most recent call last)' in text or 'output_error' in dom:
+        problems.append(f'{page.name}: shows an error output')
+    if not screenshot.exists() or screenshot.stat().st_size < 5000: problems.append(f'{page.name}: no screenshot')
+    return problems
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--no-build', action='store_true', help='check the existing _docs/ without building')
+    args = ap.parse_args()
+    if not args.no_build: build()
+    numbered = sorted(p for p in DOCS.glob('[0-9]*.html'))
+    if not (DOCS/'index.html').exists() or not numbered: sys.exit(f'docs check: {DOCS} lacks index.html or notebook pages')
+    problems = []
+    for page in (DOCS/'index.html', numbered[-1]):
+        problems += check_page(page, DOCS/f'screenshot-{page.stem}.png')
+    if problems: sys.exit('docs check failed:\n  ' + '\n  '.join(problems))
+    print(f'docs check: {len(list(DOCS.glob("*.html")))} pages built; index and {numbered[-1].name} render in Chromium')
+
+if __name__ == '__main__': main()
