@@ -12,8 +12,8 @@ from .render import (MeshRenderer, Lights, perspective_projection, model_view_fr
                                 project_points)
 
 # %% auto #0
-__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SKIN_PALETTE', 'HAIR_COLORS', 'SPLITS', 'CHUNK', 'MARKER', 'sample_pose',
-           'pose_category', 'sample_flame_params', 'smooth_vertex_values', 'head_regions', 'skin_albedo',
+__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SKIN_PALETTE', 'HAIR_COLORS', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT',
+           'sample_pose', 'pose_category', 'sample_flame_params', 'smooth_vertex_values', 'head_regions', 'skin_albedo',
            'sample_lights', 'gaussian_kernel3', 'random_background', 'random_occluder', 'degrade', 'euler_rotation',
            'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem',
            'item_rng', 'sample_item_params', 'render_item', 'annotation_dict', 'png_bytes', 'item_id', 'write_item',
@@ -406,15 +406,14 @@ def png_bytes(img:Image.Image, level:int=1) -> bytes:
 def item_id(split:str, index:int) -> str: return f"synth_{split}_{index:07d}"
 
 def write_item(item:SynthItem, root:Path, split:str, index:int) -> dict:
-    "Write image (+ annotation unless test) under `root`; return the `<split>.json` entry (paths relative to `root`)."
+    "Write image and annotation (test: into `test_gt/`) under `root`; return the `<split>.json` entry (paths relative to `root`)."
     iid = item_id(split, index)
     img_rel = f"{split}/images/{iid}.png"
     (root / img_rel).write_bytes(png_bytes(item.image))
     entry = {'item_id': iid, 'annotation_path': None, 'img_path': img_rel, 'bbox': [round(b, 3) for b in item.bbox]}
-    if split != 'test':
-        ann_rel = f"{split}/annotations/{iid}.json"
-        (root / ann_rel).write_bytes(_json_bytes(annotation_dict(item)))
-        entry['annotation_path'] = ann_rel
+    ann_rel = f"{split if split != 'test' else GT_SPLIT}/annotations/{iid}.json"
+    (root / ann_rel).write_bytes(_json_bytes(annotation_dict(item)))
+    if split != 'test': entry['annotation_path'] = ann_rel
     if split != 'val': entry['attributes'] = item.attributes
     return entry
 
@@ -463,6 +462,7 @@ def synth_blocks(counts:dict, seed, root, flame_dir, image_size) -> list:
 
 # %% ../nbs/04_synth.ipynb #e5b5c586
 MARKER = 'synthheads.json'
+GT_SPLIT = 'test_gt'      # the test split's ground truth, which the real benchmark keeps private: same images, with annotations
 
 def _prepare_root(root:Path, overwrite:bool) -> Path:
     if root.exists() and not root.is_dir(): raise ConfigError(f"SynthHeads root {root} exists and is not a folder: choose another path.")
@@ -475,9 +475,9 @@ def _prepare_root(root:Path, overwrite:bool) -> Path:
     except OSError as e: raise ConfigError(f"Cannot create the SynthHeads root {root}: {e}") from e
     tmp = root / '.tmp'
     if tmp.exists(): shutil.rmtree(tmp)
-    for s in SPLITS:
-        (tmp / s / 'images').mkdir(parents=True)
-        if s != 'test': (tmp / s / 'annotations').mkdir(parents=True)
+    (root / MARKER).unlink(missing_ok=True)              # the folder is incomplete until the marker is written again
+    for s in SPLITS: (tmp / s / 'images').mkdir(parents=True)
+    for s in ('train', 'val', GT_SPLIT): (tmp / s / 'annotations').mkdir(parents=True)
     return tmp
 
 def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, flame_dir=None, workers:int=2,
@@ -506,7 +506,8 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
         with worker_pool(min(workers, len(blocks)), flame_dir, head) as pool:
             for res in pool.imap(render_block, blocks): collect(res)
     bar.close()
-    for s in SPLITS:
+    entries[GT_SPLIT] = [{**e, 'annotation_path': f"{GT_SPLIT}/annotations/{e['item_id']}.json"} for e in entries['test']]
+    for s in (*SPLITS, GT_SPLIT):
         if (root / s).exists(): shutil.rmtree(root / s)
         (tmp / s).rename(root / s)
         (root / s / f"{s}.json").write_text(json.dumps(sorted(entries[s], key=lambda e: e['item_id']), indent=1))
