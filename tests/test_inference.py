@@ -1,0 +1,87 @@
+"""Prediction end to end: a folder with an unreadable file (others processed, the bad one reported, exit status 2),
+.obj round trip, and crop -> original-image mapping of the landmarks."""
+import json, shutil, subprocess, sys
+from pathlib import Path
+import numpy as np, pytest, torch
+
+SCRIPT = "from trans3dhead.inference import main\nmain()\n"
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    from trans3dhead.flame import make_tiny_flame
+    from trans3dhead.data import get_flame, make_dad_fixture
+    from trans3dhead.model import preset, build_model
+    from trans3dhead.learner import export_model
+    tmp = tmp_path_factory.mktemp('infer')
+    fdir = make_tiny_flame(tmp / 'flame')
+    root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=3, n_test=0)
+    cfg = preset('trans3dhead', backbone='resnet18', pretrained=False, dim_ff=256, dropout=0.)
+    torch.manual_seed(0)
+    mdir = export_model(build_model(cfg, None, fdir), tmp / 'model', cfg=cfg)
+    (tmp / 'predict.py').write_text(SCRIPT)
+    entries = json.loads((root / 'val' / 'val.json').read_text())
+    return tmp, fdir, root, mdir, entries
+
+def test_folder_with_bad_file(setup):
+    tmp, fdir, root, mdir, entries = setup
+    folder = tmp / 'mixed'; folder.mkdir(exist_ok=True)
+    for e in entries: shutil.copy(root / e['img_path'], folder)
+    (folder / 'zz_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
+    (folder / 'notes.txt').write_text('not an image: ignored')
+    out = tmp / 'out'
+    r = subprocess.run([sys.executable, str(tmp / 'predict.py'), str(folder), '--model', str(mdir), '--out', str(out),
+                        '--obj', '--flame', str(fdir)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2, r.stdout + r.stderr[-3000:]
+    assert 'zz_broken.png' in r.stderr
+    stems = [Path(e['img_path']).stem for e in entries]
+    for s in stems:
+        rec = json.loads((out / f'{s}.json').read_text())
+        assert len(rec) == 1 and np.array(rec[0]['landmarks']).shape == (68, 2)
+        assert (out / f'{s}.png').is_file() and (out / f'{s}_0.obj').is_file()
+    failed = json.loads((out / 'failed.json').read_text())
+    assert list(failed) == [str(folder / 'zz_broken.png')]
+
+def test_cli_errors(setup, tmp_path):
+    tmp, fdir, root, mdir, entries = setup
+    img = root / entries[0]['img_path']
+    run = lambda *a: subprocess.run([sys.executable, str(tmp / 'predict.py'), *map(str, a)], capture_output=True, text=True, timeout=600)
+    r = run(img)
+    assert r.returncode != 0 and '--model is required' in r.stderr
+    r = run(tmp_path / 'nothing.png', '--model', mdir, '--flame', fdir)
+    assert r.returncode == 1 and 'no such file' in r.stderr
+    r = run(img, '--model', tmp_path / 'no_model', '--flame', fdir)
+    assert r.returncode == 1 and 'no such model' in r.stderr
+    r = run(img, '--model', mdir, '--flame', fdir, '--box', '1,2', '--out', tmp_path / 'o')
+    assert r.returncode == 1 and 'x,y,w,h' in r.stderr
+    r = run('--help')
+    assert r.returncode == 0 and '--obj' in r.stdout
+    r = run(img, '--model', mdir, '--flame', fdir, '--box', ','.join(map(str, entries[0]['bbox'])), '--out', tmp_path / 'ok')
+    assert r.returncode == 0, r.stderr[-2000:]
+
+def test_obj_round_trip_and_mapping(setup, tmp_path):
+    from trans3dhead.inference import predict, write_obj, read_obj, crop_input, head_crop
+    from trans3dhead.learner import load_model
+    from trans3dhead.data import load_image, orig_to_crop
+    tmp, fdir, root, mdir, entries = setup
+    model = load_model(mdir, flame_dir=fdir)
+    e = entries[1]
+    f = predict(root / e['img_path'], model, boxes=e['bbox'])[0]
+    v, faces = read_obj(write_obj(tmp_path / 'h.obj', f))
+    assert v.shape == (model.flame.n_vertices, 3) and faces.shape == tuple(model.flame.faces.shape)
+    assert np.allclose(v, f.vertices, atol=1e-5) and (faces == f.faces).all()
+    # crop -> original: the crop is the evaluation crop of the box; mapping the output back into it gives the model's crop pixels
+    assert np.allclose(f.crop, head_crop(e['bbox']))
+    with torch.no_grad(): o = model(crop_input(load_image(root / e['img_path']), f.crop)[None])
+    assert np.allclose(orig_to_crop(f.landmarks, f.crop), o.landmarks[0].double().numpy(), atol=1e-3)
+    assert np.allclose(orig_to_crop(f.vertices[:, :2], f.crop), o.flame.projected[0].double().numpy(), atol=1e-3)
+    # and the mapping is the data set's: the ground-truth landmarks in original px, taken to crop px and back, are unchanged
+    from trans3dhead.data import crop_to_orig
+    pts = np.random.default_rng(0).uniform(0, 300, (68, 2))
+    assert np.allclose(crop_to_orig(orig_to_crop(pts, f.crop), f.crop), pts)
+
+def test_haar_detector_if_available(setup):
+    from trans3dhead.inference import haar_detector
+    det = haar_detector()
+    if det is None: pytest.skip('OpenCV (with Haar cascades) not installed')
+    from PIL import Image
+    assert det(Image.new('RGB', (64, 64))) == []          # nothing in a black image
