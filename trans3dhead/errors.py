@@ -3,7 +3,7 @@
 # %% auto #0
 __all__ = ['Trans3DHeadError', 'FlameFilesError', 'UnsafeFileError', 'DataError', 'ConfigError', 'CheckpointError']
 
-# %% ../nbs/00_errors.ipynb
+# %% ../nbs/00_errors.ipynb #b15be21a
 class Trans3DHeadError(Exception):
     "Base class: a problem with the user's files, data or settings (not a bug in the package)."
 

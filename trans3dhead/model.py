@@ -5,7 +5,7 @@ __all__ = ['BACKBONES', 'BRANCH_MODES', 'N_PARAMS', 'PRESETS', 'to_crop_px', 'FR
            'cached_weights_path', 'backbone_body', 'Backbone', 'Queries', 'ParamBranch', 'LandmarkBranch',
            'ModelOutput', 'Trans3DHead', 'pose_slices', 'init_param_bias', 'template_landmarks', 'build_model']
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #22fd8a37
 import warnings
 from dataclasses import dataclass, field, replace, asdict
 from pathlib import Path
@@ -19,7 +19,7 @@ from .decoder import sine_pos_embed, Encoder, Decoder, MQInit
 from .marr import MARR, DirectLandmarks, MEAN_FACE_MODES
 from .flame import FlameLayer, PARAM_LAYOUTS, pose_orthographic, to_crop_pixels
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #f821fcc8
 BACKBONES = ('resnet50', 'resnet18', 'mobilenet_v2')
 BRANCH_MODES = ('off', 'landmark', 'both')
 N_PARAMS = (413, 160, 60)
@@ -61,7 +61,7 @@ class ModelConfig:
         if self.n_landmarks != 68: bad('n_landmarks', self.n_landmarks, '68')
         return self
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #fd4fc428
 _BASE = dict(qamem='off', marr=False, euler_loss=False)     # "the model excepting QAMem, MARR and the Euler loss"
 _QA = dict(_BASE, qamem='landmark')
 PRESETS = {
@@ -84,7 +84,7 @@ def preset(name:str, **overrides) -> ModelConfig:
     if name not in PRESETS: raise ConfigError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     return ModelConfig(**{**PRESETS[name], **overrides}).validate()
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #3ac57d6e
 _TV = {'resnet50': ('resnet50', 'ResNet50_Weights', 2048), 'resnet18': ('resnet18', 'ResNet18_Weights', 512),
        'mobilenet_v2': ('mobilenet_v2', 'MobileNet_V2_Weights', 1280)}
 
@@ -123,7 +123,7 @@ class Backbone(nn.Module):
         self.body, self.proj = body, nn.Conv2d(channels, d, 1)
     def forward(self, x:Tensor) -> Tensor: return self.proj(self.body(x))
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #cfba6d72
 class Queries(nn.Module):
     "Learned query positions `[N, d]` and the decoder input: zeros, or MQinit (Eq. 1) when `mqinit`."
     def __init__(self, n:int, d:int, mqinit:bool=False):
@@ -153,7 +153,7 @@ class ParamBranch(nn.Module):
         hs = self.decoder(tgt, memory, pos, qpos)         # [L, B, P, d]
         return self.head(hs)[..., 0] + self.bias
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #edbfa11e
 class LandmarkBranch(nn.Module):
     "Landmark branch: memory `[B,S,d]`, pos `[S,d]` -> (landmarks per layer `[L,B,68,2]`, residuals `[L,B,68,2]` or None), normalised crop coords."
     def __init__(self, n_points:int=68, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_layers:int=2,
@@ -168,7 +168,7 @@ class LandmarkBranch(nn.Module):
         out = self.regress(self.decoder(tgt, memory, pos, qpos))
         return out if isinstance(out, tuple) else (out, None)
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #5daa9008
 @dataclass
 class ModelOutput:
     "What every model in this package returns (batch size B, L decoder layers, P parameters)."
@@ -182,7 +182,7 @@ class ModelOutput:
 
 to_crop_px = to_crop_pixels   # normalised crop coords [..., 2] -> crop pixels: (x + 1) / 2 · crop_size (flame's function)
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #d95314d2
 class Trans3DHead(nn.Module):
     "Backbone -> memory (+ optional encoder) -> 3DMM branch (+ FLAME) and landmark branch. images `[B,3,H,W]` -> ModelOutput."
     def __init__(self, backbone:Backbone, encoder:Encoder, param_branch:ParamBranch, landmark_branch:LandmarkBranch|None,
@@ -209,7 +209,7 @@ class Trans3DHead(nn.Module):
             out.residuals = None if res is None else res * (self.crop_size / 2)
         return out
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #e476f602
 FRONTAL = torch.diag(torch.tensor([1., -1., -1.]))   # camera-space rotation of a frontal face
 
 def pose_slices(n_params:int) -> tuple[slice, slice, slice]:
@@ -239,7 +239,7 @@ def template_landmarks(flame:nn.Module, params:Tensor) -> Tensor:
     rot, trans, scale = pose_slices(params.shape[0])
     return pose_orthographic(lmk, out.rotation, params[None, scale], params[None, trans])[0, :, :2]
 
-# %% ../nbs/10_model.ipynb
+# %% ../nbs/10_model.ipynb #0571f0c0
 def _flame_layer(n_params:int, flame_dir, crop_size:int) -> nn.Module:
     return FlameLayer(flame_dir, layout=PARAM_LAYOUTS[n_params], crop_size=crop_size)
 
