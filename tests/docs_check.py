@@ -8,6 +8,7 @@ page fails when it is blank or shows an error (a Python traceback or an error ou
 
     python tests/docs_check.py            # build into _docs/ and check
     python tests/docs_check.py --no-build # check an existing _docs/
+    python tests/docs_check.py --readme   # only regenerate README.md from nbs/index.ipynb
 """
 import argparse, html, json, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -41,9 +42,21 @@ def build_with_nbconvert():
         body = body.replace('<body>', f'<body>{side}<div style="margin-left:260px">', 1).replace('</body>', '</div></body>', 1)
         (DOCS/f'{p.stem}.html').write_text(body)
 
+def write_readme():
+    "README.md from nbs/index.ipynb (what `nbdev_readme` does with quarto): markdown cells as they are, code cells fenced."
+    nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
+    parts = []
+    for cell in nb['cells']:
+        src = ''.join(cell['source']).strip()
+        if not src or src.startswith('#| hide'): continue
+        parts.append(src if cell['cell_type'] == 'markdown' else f'```python\n{src}\n```')
+    text = '\n\n'.join(parts) + '\n'
+    text = re.sub(r'^> (.+)$', r'*\1*', text, count=1, flags=re.M)          # the summary line
+    (ROOT/'README.md').write_text(text.replace('](images/', '](nbs/images/'))
+
 def build():
     if shutil.which('quarto'): subprocess.run(['nbdev_docs'], cwd=ROOT, check=True)
-    else: build_with_nbconvert()
+    else: build_with_nbconvert(); write_readme()
 
 def chromium() -> str:
     for name in ('chromium', 'chromium-browser', 'google-chrome'):
@@ -68,7 +81,9 @@ def check_page(page: Path, screenshot: Path) -> list[str]:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--no-build', action='store_true', help='check the existing _docs/ without building')
+    ap.add_argument('--readme', action='store_true', help='only write README.md from nbs/index.ipynb')
     args = ap.parse_args()
+    if args.readme: return write_readme()
     if not args.no_build: build()
     numbered = sorted(p for p in DOCS.glob('[0-9]*.html'))
     if not (DOCS/'index.html').exists() or not numbered: sys.exit(f'docs check: {DOCS} lacks index.html or notebook pages')
