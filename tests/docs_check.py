@@ -18,27 +18,48 @@ DOCS, PROC = ROOT/'_docs', ROOT/'_proc'
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
                   '--disable-component-update', '--disable-sync']
 
-def page_title(nb: dict, fallback: str) -> str:
-    "The first markdown heading of a notebook, else `fallback`."
+def frontmatter(nb: dict) -> dict:
+    "The YAML front matter nbdev puts in a raw cell (title, description)."
+    import yaml
     for cell in nb['cells']:
-        if cell['cell_type'] == 'markdown':
-            m = re.search(r'^#\s+(.+)$', ''.join(cell['source']), flags=re.M)
-            if m: return m.group(1).strip()
-    return fallback
+        src = ''.join(cell['source'])
+        if cell['cell_type'] == 'raw' and src.startswith('---'): return yaml.safe_load(src.strip().strip('-')) or {}
+    return {}
+
+def for_html(nb: dict) -> dict:
+    "A processed notebook made ready for nbconvert: title cell from the front matter, no raw cells, no `#|` lines, hidden inputs of `echo: false` cells, no quarto-only link attributes."
+    fm = frontmatter(nb)
+    cells = [{'cell_type': 'markdown', 'metadata': {}, 'source': f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}"}]
+    for cell in nb['cells']:
+        if cell['cell_type'] == 'raw': continue
+        src = ''.join(cell['source'])
+        if cell['cell_type'] == 'code':
+            hide = re.search(r'^#\|\s*echo:\s*false', src, flags=re.M)
+            cell['source'] = re.sub(r'^#\|.*\n?', '', src, flags=re.M)
+            cell.setdefault('metadata', {})['tags'] = ['remove_input'] if hide else []
+            for out in cell.get('outputs', []):
+                md = out.get('data', {}).get('text/markdown')
+                if md: out['data']['text/markdown'] = re.sub(r'\{target="_blank"[^}]*\}', '', ''.join(md))
+        cells.append(cell)
+    return {**nb, 'cells': cells}
 
 def build_with_nbconvert():
     "HTML pages from `_proc/*.ipynb` with a shared sidebar."
+    import nbformat
     from nbconvert import HTMLExporter
-    subprocess.run(['nbdev_proc_nbs'], cwd=ROOT, check=True)
+    from traitlets.config import Config
+    subprocess.run(['nbdev_proc_nbs'], cwd=ROOT, check=True, capture_output=True)
     nbs = sorted(PROC.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
-    pages = [(p, json.loads(p.read_text())) for p in nbs]
-    nav = ''.join(f'<li><a href="{p.stem}.html">{html.escape(page_title(nb, p.stem))}</a></li>' for p, nb in pages)
+    pages = [(p, for_html(json.loads(p.read_text()))) for p in nbs]
+    nav = ''.join(f'<li><a href="{p.stem}.html">{html.escape(frontmatter(json.loads(p.read_text())).get("title", p.stem))}</a></li>'
+                  for p, _ in pages)
     side = f'<nav style="position:fixed;top:0;left:0;width:230px;height:100%;overflow:auto;padding:1em;background:#f6f6f6"><b>trans3dhead</b><ul>{nav}</ul></nav>'
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
-    exporter = HTMLExporter(template_name='classic')
-    for p, _ in pages:
-        body, _ = exporter.from_filename(str(p))
+    c = Config({'TagRemovePreprocessor': {'enabled': True, 'remove_input_tags': {'remove_input'}}})
+    exporter = HTMLExporter(config=c, template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True)
+    for p, nb in pages:
+        body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
         body = body.replace('<body>', f'<body>{side}<div style="margin-left:260px">', 1).replace('</body>', '</div></body>', 1)
         (DOCS/f'{p.stem}.html').write_text(body)
 

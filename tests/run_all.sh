@@ -12,4 +12,5 @@ ls nbs/*.ipynb | xargs -P 2 -I{} sh -c 'nbdev_test --path "$1" >/dev/null 2>"$1.
 echo "== integration tests"
 python -m pytest -q tests
 echo "== docs"
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 python tests/docs_check.py
