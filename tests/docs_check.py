@@ -56,6 +56,7 @@ def build_with_nbconvert():
     side = f'<nav style="position:fixed;top:0;left:0;width:230px;height:100%;overflow:auto;padding:1em;background:#f6f6f6"><b>trans3dhead</b><ul>{nav}</ul></nav>'
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
+    if (ROOT/'nbs'/'images').is_dir(): shutil.copytree(ROOT/'nbs'/'images', DOCS/'images')
     c = Config({'TagRemovePreprocessor': {'enabled': True, 'remove_input_tags': {'remove_input'}}})
     exporter = HTMLExporter(config=c, template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True)
     for p, nb in pages:

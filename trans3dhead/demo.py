@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PAPER_SETTINGS', 'DemoSettings', 'TimeBudget', 'synth_data', 'predict_split', 'score', 'run_demo', 'main']
 
-# %% ../nbs/16_demo.ipynb #43f1ed93
+# %% ../nbs/16_demo.ipynb #ce77592a
 import json, sys, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
@@ -25,18 +25,18 @@ from .metrics import METRIC_COLUMNS, submission_entries, write_submission, read_
 from .learner import get_learner, fit_schedule, export_model
 from .inference import predict, save_predictions
 
-# %% ../nbs/16_demo.ipynb #ee548669
+# %% ../nbs/16_demo.ipynb #bebca2e4
 @dataclass
 class DemoSettings:
     "What the main job builds and trains. `minutes`: wall-clock budget for training (training stops early when it runs out)."
     n_train: int = 1200
     n_val: int = 100
     n_test: int = 100
-    epochs: int = 12
-    bs: int = 32
+    epochs: int = 100
+    bs: int = 16
     backbone: str = 'resnet18'
-    size: int = 128
-    width: int = 128
+    size: int = 96
+    width: int = 64
     dropout: float = 0.0
     lr: float = 1e-3
     schedule: str = 'one_cycle'
@@ -47,18 +47,21 @@ class DemoSettings:
 PAPER_SETTINGS = DemoSettings(n_train=20000, n_val=2000, n_test=2000, epochs=360, bs=32, backbone='resnet50', size=256,
                               width=256, dropout=0.1, lr=1e-4, schedule='paper', minutes=float('inf'))
 
-# %% ../nbs/16_demo.ipynb #9324e574
+# %% ../nbs/16_demo.ipynb #68aade87
 class TimeBudget(Callback):
-    "Stop `fit` once `minutes` of wall-clock time have passed since it began."
-    order = 100
+    "Fit within `minutes` of wall-clock time: `pct_train` >= share of the budget spent; stop when it is all spent."
+    order = 100                                # after TrainEvalCallback has advanced pct_train by one batch
     def __init__(self, minutes: float): self.minutes = minutes
     def before_fit(self): self.start, self.stopped_early = time.monotonic(), False
     def after_batch(self):
-        if time.monotonic() - self.start > 60 * self.minutes:
+        if not self.training: return
+        spent = (time.monotonic() - self.start) / max(60 * self.minutes, 1e-9)
+        self.learn.pct_train = max(self.learn.pct_train, min(spent, 1.0))
+        if spent >= 1:
             self.stopped_early = True
             raise CancelFitException()
 
-# %% ../nbs/16_demo.ipynb #8f97b157
+# %% ../nbs/16_demo.ipynb #fec6fc81
 def synth_data(root, s: DemoSettings, workers: int = 2) -> Path:
     "SynthHeads at `root` with the sizes and seed of `s` (reused when a complete one with those settings is there)."
     root = Path(root)
@@ -67,7 +70,7 @@ def synth_data(root, s: DemoSettings, workers: int = 2) -> Path:
     if marker.is_file() and all(json.loads(marker.read_text()).get(k) == v for k, v in want.items()): return root
     return generate_synthheads(root, s.n_train, s.n_val, s.n_test, seed=s.seed, workers=workers, overwrite=True)
 
-# %% ../nbs/16_demo.ipynb #d56a3083
+# %% ../nbs/16_demo.ipynb #ee934ac5
 def predict_split(model, root, split: str, bs: int = 16) -> dict:
     "Submission entries {item_id: {...}} for every item of `split` (eval crop)."
     ds = DAD3DHeads(root, split, train=False, crop_size=model.crop_size, flame=model.flame)
@@ -86,7 +89,7 @@ def score(model, root, split: str, submission_path, name: str):
     df, _ = evaluate(read_submission(submission_path), load_ground_truth(root, split), model.flame)
     return summary_table(df, name)
 
-# %% ../nbs/16_demo.ipynb #131b145a
+# %% ../nbs/16_demo.ipynb #cd6a9a5e
 def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures: int = 4, workers: int = 2) -> dict:
     "The main job (see above). Writes into `out`; returns {'untrained': table, 'trained': table, 'model': path, 'pictures': [...]}."
     import pandas as pd
@@ -100,10 +103,10 @@ def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures
     cfg = preset(s.preset, backbone=s.backbone, crop_size=s.size, d_model=s.width, dim_ff=4 * s.width, dropout=s.dropout)
     learn = get_learner(dls, cfg, lr=s.lr, schedule=s.schedule, z5=False, chamfer=False, ckpt_dir=out / 'run', path=out / 'run')
     untrained = score(learn.model, data, 'test_gt', out / 'submission_untrained.json', 'untrained')
-    print(f"[3/5] training {s.preset} ({s.backbone}, {s.size}² crops) for {s.epochs} epochs, at most {s.minutes} min")
+    print(f"[3/5] training {s.preset} ({s.backbone}, {s.size}² crops): {s.epochs} epochs or {s.minutes} min, whichever ends first")
     budget = TimeBudget(s.minutes)
     fit_schedule(learn, s.epochs, cbs=[budget])
-    if budget.stopped_early: print(f"      stopped at the {s.minutes}-minute budget")
+    if budget.stopped_early: print(f"      {s.minutes}-minute budget spent after {learn.epoch + 1} epoch(s); the schedule ran to its end")
     model_dir = export_model(learn, out / 'model')
     print("[4/5] test split, Table 1 form:")
     trained = score(learn.model, data, 'test_gt', out / 'submission.json', 'trained')
@@ -116,7 +119,7 @@ def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures
     pictures = save_predictions(preds, out / 'predictions', obj=True)
     return dict(untrained=untrained, trained=trained, model=model_dir, pictures=pictures)
 
-# %% ../nbs/16_demo.ipynb #60b3927b
+# %% ../nbs/16_demo.ipynb #70b5bf2b
 @call_parse
 def main(out: Param("output folder (data, run, model, metrics, pictures)", str) = 'demo_out',
          full: Param("the paper's setting: ResNet-50, 256² crops, 360 epochs, 20k/2k/2k images (a GPU job)", store_true) = False,

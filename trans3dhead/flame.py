@@ -6,7 +6,7 @@
 __all__ = ['FLAME_DIR_ENV', 'CACHE_ENV', 'FLAME_URL', 'FLAME_FILES', 'REQUIRED_FLAME_FILES', 'FLAME_N_SHAPE', 'FLAME_N_EXPR',
            'KEYPOINTS7', 'PARAM_LAYOUTS', 'cache_root', 'flame_file', 'missing_flame_files', 'find_flame_dir',
            'FlameUnpickler', 'load_pickle_restricted', 'load_npy_restricted', 'load_flame_model', 'write_flame_pickle',
-           'make_tiny_flame', 'flame_arrays', 'save_flame_npz', 'load_flame_npz', 'load_flame_arrays',
+           'icosphere', 'make_tiny_flame', 'flame_arrays', 'save_flame_npz', 'load_flame_npz', 'load_flame_arrays',
            'load_landmark_embedding', 'barycentric_points', 'load_index_file', 'ParamLayout', 'neutral_params',
            'pose_orthographic', 'to_crop_pixels', 'to_normalised', 'project_model_view', 'FlameOutput', 'FlameLayer']
 
@@ -22,6 +22,7 @@ import torch.nn as nn
 from smplx.lbs import lbs
 
 from .errors import ConfigError, FlameFilesError, UnsafeFileError
+from .files import atomic_write
 from .rotation import axis_angle_to_matrix, matrix_to_euler, rot6d_to_matrix
 
 # %% ../nbs/01_flame.ipynb #7d051e3a
@@ -241,8 +242,8 @@ def write_flame_pickle(path, data: dict, chumpy_keys=(), sparse_keys=(), protoco
     return Path(path)
 
 # %% ../nbs/01_flame.ipynb #a1b20888
-def _icosphere(subdiv: int):
-    "Unit icosphere: vertices [V,3] float64, faces [F,3] int64 (counter-clockwise seen from outside)."
+def icosphere(subdiv: int = 3, radius: float = 1.0):
+    "Icosphere of `radius`: vertices [V,3] float64, faces [F,3] int64 (counter-clockwise seen from outside)."
     t = (1 + 5 ** 0.5) / 2
     v = [[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t], [0, -1, -t], [0, 1, -t],
          [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]]
@@ -260,7 +261,7 @@ def _icosphere(subdiv: int):
             ab, bc, ca = m(a, b), m(b, c), m(c, a)
             nf += [[a, ab, ca], [b, bc, ab], [c, ca, bc], [ab, bc, ca]]
         f = nf
-    return np.array(v), np.array(f, dtype=np.int64)
+    return np.array(v) * radius, np.array(f, dtype=np.int64)
 
 def _face_drawing_68():
     "A schematic 68-point face (iBUG order) in [-1,1]^2, u to the subject's left, v up: [68,2]."
@@ -300,7 +301,7 @@ def make_tiny_flame(dest, seed: int = 0, subdiv: int = 3) -> Path:
     the dense landmark sets. FLAME model space, units ~metres. For fast tests only: the shape is a drawn-on ellipsoid."""
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    s, faces = _icosphere(subdiv)
+    s, faces = icosphere(subdiv)
     v = s * [0.075, 0.1, 0.09]                                            # head-sized ellipsoid
     V = len(v)
     decay = 1.0 / (1 + np.arange(400) % 300)[None, None]
@@ -361,11 +362,7 @@ def flame_arrays(model: dict, source='<model>') -> dict:
 
 def save_flame_npz(arrays: dict, path) -> Path:
     "Write smplx-ready arrays (from `flame_arrays`) to `path` as an .npz (atomically)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
-    with open(tmp, 'wb') as f: np.savez(f, **{k: arrays[k] for k in _ARRAY_KEYS})
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **{k: arrays[k] for k in _ARRAY_KEYS}))
 
 def load_flame_npz(path) -> dict:
     "Read smplx-ready arrays from an .npz written by `save_flame_npz` (no pickle allowed)."

@@ -17,7 +17,8 @@ from .data import (load_image, crop_image, crop_transform, expand_bbox, normaliz
                               EVAL_MARGIN, CROP_SIZE)
 from .metrics import posed_to_image
 from fastai.torch_core import default_device
-from .learner import load_model, bare_model, atomic_write_text, _np
+from .learner import load_model, bare_model, _np
+from .files import atomic_write_text
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_head_box', 'whole_image_box', 'haar_detector',

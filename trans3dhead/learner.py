@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_learner.ipynb #961edb68
 from __future__ import annotations
-import os, sys, json, math, random, tempfile, contextlib, warnings
+import os, sys, json, math, random, contextlib, warnings
 from dataclasses import asdict, fields, is_dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -23,14 +23,15 @@ from fastai.optimizer import Adam
 from fastai.torch_core import default_device, rank_distrib, num_distrib
 from fastai.data.load import DataLoader as FaDataLoader, _FakeLoader
 from .errors import Trans3DHeadError, ConfigError, CheckpointError, DataError
+from .files import atomic_write, atomic_write_text
 from .model import ModelConfig, preset, build_model, to_crop_px, PRESETS
 
 # %% auto #0
 __all__ = ['paper_adam', 'FLAME_PREFIX', 'ARCHS', 'MODEL_FORMAT', 'split_batch', 'TermsLoss', 'bare_model', 'backbone_modules',
            'head_splitter', 'discriminative_lr', 'decay_epoch', 'step_schedule', 'fit_paper', 'is_rank0',
-           'atomic_write_text', 'LossTermsCallback', 'to_float32', 'HeadMixedPrecision', 'choose_precision',
-           'model_state', 'load_model_state', 'get_rng_state', 'set_rng_state', 'atomic_torch_save', 'plain',
-           'opt_state', 'load_opt_state', 'checkpoint_dict', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint',
+           'LossTermsCallback', 'to_float32', 'HeadMixedPrecision', 'choose_precision', 'model_state',
+           'load_model_state', 'get_rng_state', 'set_rng_state', 'atomic_torch_save', 'plain', 'opt_state',
+           'load_opt_state', 'checkpoint_dict', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint',
            'CheckpointCallback', 'HeadLearner', 'build_arch', 'arch_of', 'default_loss', 'default_metrics',
            'get_learner', 'fit_schedule', 'ShardedDL', 'DDPCallback', 'distributed_ctx', 'ddp', 'predict_batch',
            'crop_landmarks', 'mesh_outline', 'draw_crop', 'show_results', 'mean_face_px', 'plot_marr_layers',
@@ -105,17 +106,6 @@ def _sum_over_ranks(t: Tensor) -> Tensor:
         t = t.clone(); dist.all_reduce(t)
     return t
 
-def atomic_write_text(path, text: str) -> Path:
-    "Write `text` to `path` through a temporary file in the same folder and `os.replace` (readers never see half a file)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f: f.write(text); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
-    return path
 
 class LossTermsCallback(Callback):
     "Per-epoch means of the loss's unweighted terms (train and valid) in `.history`; `fname`: JSON lines, rewritten per epoch."
@@ -205,16 +195,8 @@ def _tuples(o):
     return tuple(_tuples(v) for v in o) if isinstance(o, (list, tuple)) else o
 
 def atomic_torch_save(obj, path) -> Path:
-    "`torch.save` to a temporary file beside `path`, then `os.replace` onto it."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: torch.save(obj, f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
-    return path
+    "`torch.save` atomically (`files.atomic_write`): a killed run never leaves half a checkpoint."
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 def plain(o):
     "Containers -> dict/list, NumPy numbers/arrays -> Python numbers/tensors: values `torch.load(weights_only=True)` accepts."
@@ -564,9 +546,7 @@ def export_model(learn_or_model, path, cfg: ModelConfig | None = None, mean_face
     meta = dict(format=MODEL_FORMAT, version=1, arch=arch_of(m), config=asdict(cfg), flame_n_vertices=int(m.flame.n_vertices))
     atomic_write_text(path / 'config.json', json.dumps(meta, indent=1))
     if mean_face is not None:
-        fd, tmp_ = tempfile.mkstemp(dir=path, suffix='.npy')
-        with os.fdopen(fd, 'wb') as f: np.save(f, _np(mean_face).astype(np.float32), allow_pickle=False)
-        os.replace(tmp_, path / 'mean_face.npy')
+        atomic_write(path / 'mean_face.npy', lambda f: np.save(f, _np(mean_face).astype(np.float32), allow_pickle=False))
     return path
 
 def _read_model_folder(path: Path) -> tuple[dict, dict, np.ndarray | None]:

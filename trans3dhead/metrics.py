@@ -13,6 +13,7 @@ from torch import Tensor
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
 from .errors import DataError, Trans3DHeadError
+from .files import atomic_write_text
 from .flame import KEYPOINTS7, project_model_view   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
 
 # %% auto #0
@@ -225,10 +226,8 @@ def submission_entries(out, batch, mesh, crop_size: int = 256) -> dict:
 
 def write_submission(entries: dict, path, decimals: int = 4) -> Path:
     "Write {item_id: {key: array}} as one DAD-3DHeads submission json at `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     js = {k: {n: np.round(np.asarray(a, dtype=np.float64), decimals).tolist() for n, a in e.items()} for k, e in entries.items()}
-    path.write_text(json.dumps(js, separators=(',', ':')))
-    return path
+    return atomic_write_text(path, json.dumps(js, separators=(',', ':')))
 
 def _check_entry(path, item_id, e) -> dict:
     if not isinstance(e, dict): raise DataError(f"{path}: item {item_id!r} is not an object with the keys {list(SUBMISSION_SHAPES)}.")

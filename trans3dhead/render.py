@@ -12,7 +12,7 @@ from .errors import Trans3DHeadError
 # %% auto #0
 __all__ = ['FLIP_YZ', 'GL_INSTALL_HINT', 'SUBPIXEL_TOL', 'perspective_projection', 'ndc_projection', 'model_view_from_camera',
            'project_points', 'camera_depth', 'get_context', 'Lights', 'front_light', 'vertex_normals', 'RenderResult',
-           'MeshRenderer', 'depth_from_buffer', 'icosphere', 'projection_agreement', 'visible_mask_coverage']
+           'MeshRenderer', 'depth_from_buffer', 'projection_agreement', 'visible_mask_coverage']
 
 # %% ../nbs/03_render.ipynb #3160d531
 FLIP_YZ = np.diag([1., -1., -1., 1.])  # OpenGL camera <-> OpenCV camera (its own inverse)
@@ -238,27 +238,6 @@ def depth_from_buffer(zbuf:np.ndarray, proj:np.ndarray, size:tuple) -> np.ndarra
 # %% ../nbs/03_render.ipynb #b7d128cd
 SUBPIXEL_TOL = 2/256  # px: Mesa rasterises with 8 sub-pixel bits
 
-def icosphere(subdiv:int=3, radius:float=1.0):
-    "A unit icosphere (vertices [V,3], faces [F,3]) for tests; `subdiv` 3 gives 642 vertices."
-    t = (1 + 5**0.5) / 2
-    v = [[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t], [0, -1, -t], [0, 1, -t],
-         [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]]
-    f = [[0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6],
-         [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10],
-         [8, 6, 7], [9, 8, 1]]
-    v = [np.array(x, float) / np.linalg.norm(x) for x in v]
-    for _ in range(subdiv):
-        mid, nf = {}, []
-        def m(a, b):
-            k = (min(a, b), max(a, b))
-            if k not in mid:
-                x = v[a] + v[b]; v.append(x / np.linalg.norm(x)); mid[k] = len(v) - 1
-            return mid[k]
-        for a, b, c in f:
-            ab, bc, ca = m(a, b), m(b, c), m(c, a)
-            nf += [[a, ab, ca], [b, bc, ab], [c, ca, bc], [ab, bc, ca]]
-        f = nf
-    return np.array(v) * radius, np.array(f, np.int64)
 
 def projection_agreement(renderer:MeshRenderer, vertices, mv, proj, size, project=project_points) -> tuple:
     "(max |formula − pixel centre| over the vertices GL drew [px, per axis], their count): the renderer vs `project` (the DAD formula)."
