@@ -10,7 +10,7 @@ page fails when it is blank or shows an error (a Python traceback or an error ou
     python tests/docs_check.py --no-build # check an existing _docs/
     python tests/docs_check.py --readme   # only regenerate README.md from nbs/index.ipynb
 """
-import argparse, html, json, re, shutil, subprocess, sys, tempfile
+import argparse, html, json, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +46,9 @@ def for_html(nb: dict) -> dict:
 def build_with_nbconvert():
     "HTML pages from `_proc/*.ipynb` with a shared sidebar."
     import nbformat
+    # nbconvert's templates are data files of its installation prefix, which a venv with system site-packages lacks
+    os.environ['JUPYTER_PATH'] = os.pathsep.join([str(Path(p) / 'share' / 'jupyter') for p in (sys.prefix, sys.base_prefix)]
+                                                 + [os.environ.get('JUPYTER_PATH', '')])
     from nbconvert import HTMLExporter
     from traitlets.config import Config
     subprocess.run(['nbdev_proc_nbs'], cwd=ROOT, check=True, capture_output=True)
