@@ -54,8 +54,10 @@ def orig_to_crop(pts, crop):
     return (pts - crop[..., None, :2]) * crop[..., None, 2:3]
 
 def crop_to_orig(pts, crop):
-    "Crop px `[..., N, 2]` -> original px with `crop` `[..., 3]` = (x0, y0, s): `pts / s + (x0, y0)`."
-    return pts / crop[..., None, 2:3] + crop[..., None, :2]
+    "Crop px `[..., N, 2]` (or `[..., N, 3]`: z scaled, not shifted) -> original px with `crop` `[..., 3]` = (x0, y0, s): `pts / s + (x0, y0)`."
+    out = pts / crop[..., None, 2:3]
+    out[..., :2] += crop[..., None, :2]
+    return out
 
 # %% ../nbs/05_data.ipynb #dd9fd4e9
 def to_rgb8(img: Image.Image) -> Image.Image:

@@ -14,16 +14,17 @@ from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
 from .errors import DataError, Trans3DHeadError
 from .files import atomic_write_text
+from .data import crop_to_orig
 from .flame import KEYPOINTS7, project_model_view   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
 
 # %% auto #0
 __all__ = ['FLIP_YZ', 'YAW_BINS', 'SUBMISSION_SHAPES', 'METRIC_COLUMNS', 'box_size', 'landmark_box_size', 'nme', 'knn_indices',
            'z5_accuracy', 'similarity_procrustes', 'nearest_sq_dist', 'scale_to_eye_distance', 'chamfer_distance',
-           'pose_error', 'camera_space', 'crop_to_image', 'posed_to_image', 'landmarks68_of', 'predicted_landmarks',
-           'batch_nme', 'batch_z5', 'batch_chamfer', 'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric',
-           'ChamferMetric', 'PoseErrorMetric', 'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae',
-           'aflw2000_nme', 'submission_entries', 'write_submission', 'read_submission', 'GTItem', 'load_ground_truth',
-           'sample_metrics', 'evaluate', 'summary_table', 'attribute_tables', 'format_report', 'main']
+           'pose_error', 'camera_space', 'posed_to_image', 'landmarks68_of', 'predicted_landmarks', 'batch_nme',
+           'batch_z5', 'batch_chamfer', 'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric', 'ChamferMetric',
+           'PoseErrorMetric', 'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae', 'aflw2000_nme',
+           'submission_entries', 'write_submission', 'read_submission', 'GTItem', 'load_ground_truth', 'sample_metrics',
+           'evaluate', 'summary_table', 'attribute_tables', 'format_report', 'main']
 
 # %% ../nbs/13_metrics.ipynb #b8e1b419
 def box_size(bbox: Tensor) -> Tensor:
@@ -104,17 +105,11 @@ def camera_space(vertices: Tensor, model_view: Tensor) -> Tensor:
     v = vertices @ model_view[..., :3, :3].transpose(-1, -2) + model_view[..., None, :3, 3]
     return v * v.new_tensor(FLIP_YZ)
 
-def crop_to_image(points: Tensor, crop: Tensor) -> Tensor:
-    """Crop pixels [B,N,2] (or [B,N,3]: z scaled too, not shifted) -> original-image pixels; crop [B,3] = (x0, y0, s)."""
-    x0y0 = crop[:, None, :2]
-    if points.shape[-1] == 3: x0y0 = torch.cat([x0y0, torch.zeros_like(x0y0[..., :1])], -1)
-    return points / crop[:, None, 2:3] + x0y0
-
 def posed_to_image(posed: Tensor, crop: Tensor, crop_size: int = 256) -> Tensor:
     "Normalised crop coordinates [B,V,3] -> original-image pixels [B,V,3] (x right, y down; z away from the camera, same pixel scale)."
     px = posed * (crop_size / 2)
     px = torch.cat([px[..., :2] + crop_size / 2, px[..., 2:]], -1)
-    return crop_to_image(px, crop)
+    return crop_to_orig(px, crop)
 
 # %% ../nbs/13_metrics.ipynb #5a062aa1
 def _mesh_dtype(mesh):
@@ -217,7 +212,7 @@ SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7
 def submission_entries(out, batch, mesh, crop_size: int = 256) -> dict:
     "Submission entries {item_id: {key: np.ndarray}} for one batch of a `ModelOutput` (see above for the spaces)."
     crop = batch['crop']
-    lmk = crop_to_image(predicted_landmarks(out, mesh, crop_size).detach(), crop)
+    lmk = crop_to_orig(predicted_landmarks(out, mesh, crop_size).detach(), crop)
     verts = posed_to_image(out.flame.posed.detach(), crop, crop_size)
     kp7 = landmarks68_of(mesh, verts)[:, list(KEYPOINTS7)]
     rot = out.flame.rotation.detach()
