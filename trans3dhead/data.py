@@ -12,7 +12,7 @@ __all__ = ['CROP_SIZE', 'TRAIN_MARGIN', 'EVAL_MARGIN', 'IMAGENET_MEAN', 'IMAGENE
            'load_aflw_mat', 'aflw_bbox', 'AFLW2000', 'aflw2000_dataloader', 'make_aflw_fixture']
 
 # %% ../nbs/05_data.ipynb #9967a8f3
-import hashlib, json, math, os, warnings
+import json, math, os, warnings
 from pathlib import Path
 from functools import lru_cache
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_default_head.ipynb #9611b2b0
 from __future__ import annotations
-import os, json, pickle, shutil, tempfile, importlib.resources
+import os, json, shutil, tempfile, importlib.resources
 from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
@@ -53,7 +53,7 @@ def closest_on_triangles(p:np.ndarray, T:np.ndarray):
     safe = lambda x: np.where(np.abs(x) < 1e-30, 1e-30, x)
     den = safe(va + vb + vc); v, w = vb/den, vc/den
     bc = np.stack([1 - v - w, v, w], 1)
-    z, o = np.zeros(len(T)), np.ones(len(T))
+    z = np.zeros(len(T))
     t = (d4 - d3)/safe((d4 - d3) + (d5 - d6)); m = (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0); bc[m] = np.stack([z, 1-t, t], 1)[m]
     t = d2/safe(d2 - d6); m = (vb <= 0) & (d2 >= 0) & (d6 <= 0); bc[m] = np.stack([1-t, z, t], 1)[m]
     t = d1/safe(d1 - d3); m = (vc <= 0) & (d1 >= 0) & (d3 <= 0); bc[m] = np.stack([1-t, t, z], 1)[m]

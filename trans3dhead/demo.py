@@ -7,21 +7,20 @@ __all__ = ['PAPER_SETTINGS', 'DemoSettings', 'TimeBudget', 'synth_data', 'predic
 
 # %% ../nbs/16_demo.ipynb #ce77592a
 import json, sys, time
-from dataclasses import dataclass, asdict, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from fastcore.script import call_parse, Param, store_true
 from fastai.callback.core import Callback, CancelFitException
 
-from .errors import Trans3DHeadError, ConfigError
+from .errors import Trans3DHeadError
 from .flame import find_flame_dir
 from .default_head import head_picture
 from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, get_dls, find_split_json
 from .model import preset
-from .metrics import METRIC_COLUMNS, submission_entries, write_submission, read_submission, load_ground_truth, evaluate, summary_table
+from .metrics import submission_entries, write_submission, read_submission, load_ground_truth, evaluate, summary_table
 from .learner import get_learner, fit_schedule, export_model
 from .inference import predict, save_predictions
 
@@ -106,7 +105,7 @@ def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures
     print(f"[3/5] training {s.preset} ({s.backbone}, {s.size}² crops): {s.epochs} epochs or {s.minutes} min, whichever ends first")
     budget = TimeBudget(s.minutes)
     fit_schedule(learn, s.epochs, cbs=[budget])
-    if budget.stopped_early: print(f"      {s.minutes}-minute budget spent after {learn.epoch + 1} epoch(s); the schedule ran to its end")
+    if budget.stopped_early: print(f"\n      {s.minutes}-minute budget spent after {learn.epoch + 1} epoch(s); the schedule ran to its end")
     model_dir = export_model(learn, out / 'model')
     print("[4/5] test split, Table 1 form:")
     trained = score(learn.model, data, 'test_gt', out / 'submission.json', 'trained')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_inference.ipynb #a883f215
 from __future__ import annotations
-import os, sys, json, math, tempfile, contextlib, warnings
+import sys, json, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -12,7 +12,7 @@ import torch
 from torch import nn, Tensor
 from PIL import Image
 from fastcore.script import call_parse, Param, store_true
-from .errors import Trans3DHeadError, DataError, ConfigError, CheckpointError, FlameFilesError
+from .errors import Trans3DHeadError, DataError, ConfigError
 from .data import (load_image, crop_image, crop_transform, expand_bbox, normalize_image, crop_to_orig,
                               EVAL_MARGIN, CROP_SIZE)
 from .metrics import posed_to_image

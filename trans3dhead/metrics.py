@@ -4,8 +4,8 @@
 
 # %% ../nbs/13_metrics.ipynb #1a119cd5
 from __future__ import annotations
-import json, math
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch

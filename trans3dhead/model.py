@@ -9,7 +9,7 @@ __all__ = ['BACKBONES', 'BRANCH_MODES', 'N_PARAMS', 'PRESETS', 'to_crop_px', 'FR
 
 # %% ../nbs/10_model.ipynb #22fd8a37
 import warnings
-from dataclasses import dataclass, field, replace, asdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 import torch

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_synth.ipynb #525428bd
 from __future__ import annotations
-import os, io, json, shutil, struct, time, types, zlib, multiprocessing as mp
+import os, json, shutil, struct, types, zlib, multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
