@@ -115,4 +115,5 @@ def test_bad_videos(setup, tmp_path):
     assert is_video(src) and is_video(tmp_path / 'clip.bin') and not is_video(tmp_path / 'nothing.mp4')
     from PIL import Image
     Image.fromarray(clip['frames'][0]).save(tmp_path / 'f.png')
-    assert not is_video(tmp_path / 'f.png')
+    (tmp_path / 'f.dat').write_bytes((tmp_path / 'f.png').read_bytes())
+    assert not is_video(tmp_path / 'f.png') and not is_video(tmp_path / 'f.dat')

@@ -161,7 +161,8 @@ def is_video(path) -> bool:
     if not p.is_file() or p.suffix.lower() in IMAGE_EXTS: return False
     if p.suffix.lower() in VIDEO_EXTS: return True
     try:
-        with av.open(str(p)) as c: return bool(c.streams.video) and c.format.name not in ('image2', 'png_pipe')
+        with av.open(str(p)) as c:                               # FFmpeg's still-image readers are image2 and *_pipe
+            return bool(c.streams.video) and not (c.format.name == 'image2' or c.format.name.endswith('_pipe'))
     except (av.FFmpegError, OSError, ValueError): return False
 
 def write_video(path, frames, fps: float = 30., crf: int = 20) -> Path:
