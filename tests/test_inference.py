@@ -1,4 +1,5 @@
-"""Prediction end to end: a folder with an unreadable file (others processed, the bad one reported, exit status 2),
+"""Prediction end to end: a folder with an unreadable file and a non-image file (others processed, every format PIL
+reads included, the bad ones reported, exit status 2),
 .obj round trip, and crop -> original-image mapping of the landmarks."""
 import json, shutil, subprocess, sys
 from pathlib import Path
@@ -27,19 +28,22 @@ def test_folder_with_bad_file(setup):
     folder = tmp / 'mixed'; folder.mkdir(exist_ok=True)
     for e in entries: shutil.copy(root / e['img_path'], folder)
     (folder / 'zz_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
-    (folder / 'notes.txt').write_text('not an image: ignored')
+    (folder / 'notes.txt').write_text('not an image: reported, never silently skipped')
+    from PIL import Image
+    Image.open(root / entries[0]['img_path']).save(folder / 'as_ppm.ppm')      # every format PIL reads is an input
     out = tmp / 'out'
     r = subprocess.run([sys.executable, str(tmp / 'predict.py'), str(folder), '--model', str(mdir), '--out', str(out),
                         '--obj', '--flame', str(fdir)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 2, r.stdout + r.stderr[-3000:]
     assert 'zz_broken.png' in r.stderr
-    stems = [Path(e['img_path']).stem for e in entries]
+    stems = [Path(e['img_path']).stem for e in entries] + ['as_ppm']
     for s in stems:
         rec = json.loads((out / f'{s}.json').read_text())
         assert len(rec) == 1 and np.array(rec[0]['landmarks']).shape == (68, 2)
         assert (out / f'{s}.png').is_file() and (out / f'{s}_0.obj').is_file()
     failed = json.loads((out / 'failed.json').read_text())
-    assert list(failed) == [str(folder / 'zz_broken.png')]
+    assert sorted(failed) == [str(folder / 'notes.txt'), str(folder / 'zz_broken.png')]
+    assert 'not an image file' in failed[str(folder / 'notes.txt')] and 'notes.txt' in r.stderr
 
 def test_cli_errors(setup, tmp_path):
     tmp, fdir, root, mdir, entries = setup

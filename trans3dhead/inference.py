@@ -87,9 +87,11 @@ class Source:
     name: str
     path: Path | None = None
     array: np.ndarray | None = None
+    skip: str | None = None
 
     def load(self) -> Image.Image:
-        "The image as 8-bit RGB; `DataError` if unreadable."
+        "The image as 8-bit RGB; `DataError` if unreadable (or `skip`, the reason it is not an image, is set)."
+        if self.skip: raise DataError(self.skip)
         if self.path is not None: return load_image(self.path)
         a = self.array
         if not (isinstance(a, np.ndarray) and a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8):
@@ -98,8 +100,9 @@ class Source:
         return Image.fromarray(a, 'RGB')
 
 def image_files(folder) -> list[Path]:
-    "Image files (by extension, `IMAGE_EXTS`) directly in `folder`, sorted by name."
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    "Files directly in `folder` whose extension PIL opens (`Image.registered_extensions()`), sorted by name."
+    exts = {e.lower() for e in Image.registered_extensions()}
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in exts)
 
 def gather_sources(inputs) -> list[Source]:
     "Path / folder / array / list of them -> `Source`s. A path that does not exist raises `DataError`."
@@ -110,8 +113,11 @@ def gather_sources(inputs) -> list[Source]:
         p = Path(x)
         if p.is_dir():
             files = image_files(p)
-            if not files: raise DataError(f"{p}: no image files ({', '.join(IMAGE_EXTS)}) in this folder")
-            out += [Source(str(f), path=f) for f in files]
+            if not files: raise DataError(f"{p}: no image files (any format PIL reads: .jpg, .png, .ppm, ...) here")
+            out += [Source(str(f), path=f) if f in files else
+                    Source(str(f), skip=f"{f}: not an image file (PIL does not read {f.suffix or 'extensionless'} "
+                                        "files; videos are read when named directly); skipped")
+                    for f in sorted(f for f in p.iterdir() if f.is_file())]
         elif p.exists(): out.append(Source(str(p), path=p))
         else: raise DataError(f"{p}: no such file or folder")
     return out
