@@ -19,6 +19,7 @@ from .metrics import posed_to_image
 from fastai.torch_core import default_device
 from .learner import load_model, bare_model, _np
 from .files import atomic_write_text
+from .detect import auto_detector
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_head_box', 'whole_image_box', 'haar_detector',
@@ -195,11 +196,11 @@ def _box_for(boxes, i: int, n: int, name: str):
 def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None) -> Predictions:
     """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model or a model
     folder/checkpoint path. `boxes`: None, one (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`),
-    or a dict {source name: box}. `detector`: 'auto' (OpenCV Haar if importable), None, or a function image -> boxes.
-    Unreadable inputs are listed in `.failed` and skipped."""
+    or a dict {source name: box}. `detector`: 'auto' (`detect.auto_detector`: dlib HOG when installed, else OpenCV
+    Haar if importable), None, or a function image -> boxes. Unreadable inputs are listed in `.failed` and skipped."""
     m = _as_model(model, flame_dir, device)
     dev = next(m.parameters()).device
-    det = haar_detector() if detector == 'auto' else detector
+    det = (auto_detector() or haar_detector()) if detector == 'auto' else detector
     srcs, result = gather_sources(inputs), Predictions()
     pending = []                                     # (input tensor, crop, (source, box, size))
     def flush():

@@ -28,7 +28,7 @@ YAW_BINS = (0, 30, 60, 90, 181)
 
 
 def render_val(n: int, seed: int = 0, flame_dir=None, image_size=(200, 480)):
-    "Yield (SynthItem, true 68 landmarks [68,2] in dlib's pixel convention, (yaw, pitch, roll) deg) for val items 0..n-1."
+    "Yield (SynthItem, true 68 landmarks [68,2] in dlib's pixel convention, euler [3] deg) for val items 0..n-1."
     head, renderer, layer = get_head(flame_dir), MeshRenderer(shading='vertex'), FlameLayer(flame_dir)
     draws = [sample_item_params(seed, 'val', i, head.layout) for i in range(n)]
     verts = head.vertices(np.stack([p for _, p, _ in draws]))
