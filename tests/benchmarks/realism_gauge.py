@@ -73,7 +73,8 @@ def report(rows) -> str:
     for name, rs in bins:
         if not rs: continue
         v = lambda k: np.array([r[k] for r in rs], dtype=np.float64)
-        lines.append(f"{name:>10} {len(rs):>4} {v('found').mean() * 100:>9.0f}% {v('mtcnn').mean() * 100:>11.0f}% "
+        pct = lambda x: '-' if np.isnan(x).any() else f'{x.mean() * 100:.0f}%'
+        lines.append(f"{name:>10} {len(rs):>4} {v('found').mean() * 100:>9.0f}% {pct(v('mtcnn')):>12} "
                      f"{v('nme').mean():>9.2f} {np.median(v('nme')):>8.2f} {np.median(v('head_w')):>12.2f} "
                      f"{np.median(v('head_h')):>12.2f}")
     return '\n'.join(lines)
