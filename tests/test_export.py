@@ -1,5 +1,5 @@
 """The two console scripts end to end: `trans3dhead_export` writes a model folder's model.onnx, and
-`trans3dhead_predict --runtime onnx` then gives the torch runtime's predictions."""
+`trans3dhead_predict --runtime onnx` then gives the torch runtime's predictions, on images and on a video."""
 import json, subprocess, sys
 import numpy as np, pytest, torch
 
@@ -42,6 +42,23 @@ def test_export_then_predict_onnx(setup):
         # the JSON rounds to 1e-3 px: equal within one rounding step
         assert np.abs(np.array(a['landmarks']) - np.array(b['landmarks'])).max() <= 1.001e-3
         assert np.abs(np.array(a['euler_yaw_pitch_roll_deg']) - np.array(b['euler_yaw_pitch_roll_deg'])).max() <= 1.001e-3
+
+def test_video_onnx(setup, tmp_path):
+    from trans3dhead.data import load_image
+    from trans3dhead.video import write_video
+    from trans3dhead.export import export_onnx
+    tmp, fdir, root, mdir = setup
+    export_onnx(mdir, tmp_path / 'head.onnx', flame_dir=fdir)
+    img = np.asarray(load_image(sorted((root / 'val' / 'images').iterdir())[0]))
+    clip = write_video(tmp_path / 'clip.mp4', [img] * 3, fps=10)
+    for rt, model in (('torch', mdir), ('onnx', tmp_path / 'head.onnx')):
+        r = run(tmp, 'predict.py', clip, '--model', model, '--flame', fdir, '--out', tmp_path / rt, '--no_draw',
+                '--runtime', rt)
+        assert r.returncode == 0, r.stderr[-3000:]
+    a, b = (json.loads((tmp_path / rt / 'clip.json').read_text())['frames'] for rt in ('torch', 'onnx'))
+    assert len(a) == len(b) == 3
+    for fa, fb in zip(a, b):   # the JSON rounds to 1e-3 px: equal within one rounding step
+        assert np.abs(np.array(fa['landmarks']) - np.array(fb['landmarks'])).max() <= 1.001e-3
 
 def test_cli_errors(setup, tmp_path):
     tmp, fdir, root, mdir = setup
