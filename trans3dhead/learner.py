@@ -15,6 +15,8 @@ from torch import nn, Tensor
 from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param, store_true
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import Trans3DHeadError, ConfigError, CheckpointError, DataError
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
@@ -22,7 +24,6 @@ from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.optimizer import Adam
 from fastai.torch_core import default_device, rank_distrib, num_distrib
 from fastai.data.load import DataLoader as FaDataLoader, _FakeLoader
-from .errors import Trans3DHeadError, ConfigError, CheckpointError, DataError
 from .files import atomic_write, atomic_write_text
 from .model import ModelConfig, preset, build_model, to_crop_px, PRESETS
 

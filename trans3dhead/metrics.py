@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import DataError, Trans3DHeadError
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
-from .errors import DataError, Trans3DHeadError
 from .files import atomic_write_text
 from .data import crop_to_orig
 from .flame import KEYPOINTS7, project_model_view   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
