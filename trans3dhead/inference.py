@@ -307,17 +307,26 @@ def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, d
     return 2 if preds.failed else 0
 
 @call_parse
-def main(inputs: Param("image file(s) or folder(s)", str, nargs='+'),
+def main(inputs: Param("image or video file(s), or folder(s) of images", str, nargs='+'),
          model: Param("model folder from trans3dhead_train (<out>/model) or a checkpoint last.pth", str) = None,
          out: Param("output folder", str) = 'predictions',
          box: Param("head box x,y,w,h in original pixels (one image)", str) = None,
          obj: Param("also write each head mesh as .obj", store_true) = False,
          flame: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
          bs: Param("batch size", int) = 8,
-         no_draw: Param("do not write the drawings", store_true) = False):
-    "Predict 68/dense landmarks, the head mesh and the pose of the heads in images."
+         no_draw: Param("do not write the drawings", store_true) = False,
+         no_smooth: Param("videos: no smoothing over time", store_true) = False,
+         min_cutoff: Param("videos: One Euro filter min_cutoff (Hz)", float) = 1.,
+         beta: Param("videos: One Euro filter beta (per head size per second)", float) = 5.):
+    "Predict 68/dense landmarks, the head mesh and the pose of the heads in images and videos."
     if model is None: sys.exit("trans3dhead_predict: error: --model is required (the folder <out>/model written by trans3dhead_train)")
-    try: code = run_predict(inputs, model, out, box, obj, flame, bs, not no_draw)
+    try:
+        from trans3dhead.video import is_video, run_predict_video    # here, not at the top: video imports this module
+        videos = [p for p in inputs if is_video(p)]
+        images = [p for p in inputs if p not in videos]
+        code = run_predict(images, model, out, box, obj, flame, bs, not no_draw) if images else 0
+        if videos: code = max(code, run_predict_video(videos, model, out, box, flame, not no_draw, not no_smooth,
+                                                      min_cutoff, beta))
     except Trans3DHeadError as e:
         print(f"trans3dhead_predict: error: {e}", file=sys.stderr); sys.exit(1)
     sys.exit(code)
