@@ -9,7 +9,7 @@ def settings_requirements() -> list:
     cfg = ConfigParser(delimiters=['='])
     cfg.read(lock.ROOT / 'settings.ini', encoding='utf-8')
     d = cfg['DEFAULT']
-    return [Requirement(r) for r in shlex.split(d['requirements']) + shlex.split(d['dev_requirements'])]
+    return [Requirement(r) for key in d if key.endswith('requirements') for r in shlex.split(d[key])]
 
 def test_installed_versions_are_the_locked_ones():
     assert lock.mismatches() == [], 'installed versions differ from constraints.txt: install with `pip install -c constraints.txt`'

@@ -26,6 +26,9 @@ __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_h
            'predict', 'draw_prediction', 'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions',
            'parse_box', 'run_predict', 'main']
 
+# %% ../nbs/15_inference.ipynb #b7e1c0a2
+from .export import OnnxModel
+
 # %% ../nbs/15_inference.ipynb #7f891856
 def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> np.ndarray:
     "Head box `[4]` (x, y, w, h) original px -> `crop [3]` = (x0, y0, s), as the evaluation crop of `data`."
@@ -169,7 +172,12 @@ def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_
     return res
 
 # %% ../nbs/15_inference.ipynb #ec5f9ca5
-def _as_model(model_or_path, flame_dir=None, device=None) -> nn.Module:
+def _as_model(model_or_path, flame_dir=None, device=None, runtime: str = 'torch') -> nn.Module:
+    if runtime not in ('torch', 'onnx'): raise ConfigError(f"runtime={runtime!r}: use 'torch' or 'onnx'")
+    if runtime == 'onnx':
+        if isinstance(model_or_path, (str, Path)): return OnnxModel(model_or_path, flame_dir)
+        raise ConfigError("runtime='onnx' needs the path of an .onnx file or of a model folder holding model.onnx "
+                          "(write it with export_onnx / trans3dhead_export MODEL_DIR MODEL_DIR/model.onnx)")
     if isinstance(model_or_path, nn.Module): return bare_model(model_or_path).eval()
     if model_or_path is None: raise ConfigError("predict needs a model: a trained model object or the folder written by export_model / trans3dhead_train (<out>/model)")
     return load_model(model_or_path, flame_dir=flame_dir, device=device or default_device())
@@ -186,13 +194,15 @@ def _box_for(boxes, i: int, n: int, name: str):
     if len(boxes) != n: raise ConfigError(f"boxes: give one entry (None, (x, y, w, h) or a list of boxes) per input image ({n}); got {len(boxes)}")
     return boxes[i]
 
-def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None) -> Predictions:
+def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None,
+            runtime: str = 'torch') -> Predictions:
     """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model or a model
     folder/checkpoint path. `boxes`: None, one (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`),
     or a dict {source name: box}. `detector`: 'auto' (OpenCV Haar if importable), None, or a function image -> boxes.
+    `runtime`: 'torch', or 'onnx' (`model`: an .onnx file or a model folder holding model.onnx, run by ONNX Runtime).
     Unreadable inputs are listed in `.failed` and skipped."""
-    m = _as_model(model, flame_dir, device)
-    dev = next(m.parameters()).device
+    m = _as_model(model, flame_dir, device, runtime)
+    dev = m.flame.lmk_bary.device
     det = haar_detector() if detector == 'auto' else detector
     srcs, result = gather_sources(inputs), Predictions()
     pending = []                                     # (input tensor, crop, (source, box, size))
@@ -297,9 +307,9 @@ def parse_box(s: str | None):
     if len(b) != 4: raise ConfigError(f"--box {s!r}: give x,y,w,h in original pixels, e.g. --box 120,80,260,300")
     return b
 
-def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, draw=True) -> int:
+def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, draw=True, runtime='torch') -> int:
     "The console script's work; returns its exit status (0 all done, 2 some inputs failed)."
-    preds = predict(inputs, model, boxes=parse_box(box), bs=bs, flame_dir=flame_dir)
+    preds = predict(inputs, model, boxes=parse_box(box), bs=bs, flame_dir=flame_dir, runtime=runtime)
     save_predictions(preds, out, obj=obj, draw=draw)
     for src, msg in preds.failed.items(): print(f"trans3dhead_predict: skipped: {msg}", file=sys.stderr)
     print(f"{len(preds)} head(s) from {len({f.source for f in preds})} image(s) written to {out}"
@@ -317,16 +327,18 @@ def main(inputs: Param("image or video file(s), or folder(s) of images", str, na
          no_draw: Param("do not write the drawings", store_true) = False,
          no_smooth: Param("videos: no smoothing over time", store_true) = False,
          min_cutoff: Param("videos: One Euro filter min_cutoff (Hz)", float) = 1.,
-         beta: Param("videos: One Euro filter beta (per head size per second)", float) = 5.):
+         beta: Param("videos: One Euro filter beta (per head size per second)", float) = 5.,
+         runtime: Param("torch, or onnx: ONNX Runtime on --model's model.onnx (trans3dhead_export) or an .onnx file", str,
+                        choices=['torch', 'onnx']) = 'torch'):
     "Predict 68/dense landmarks, the head mesh and the pose of the heads in images and videos."
     if model is None: sys.exit("trans3dhead_predict: error: --model is required (the folder <out>/model written by trans3dhead_train)")
     try:
         from trans3dhead.video import is_video, run_predict_video    # here, not at the top: video imports this module
         videos = [p for p in inputs if is_video(p)]
         images = [p for p in inputs if p not in videos]
-        code = run_predict(images, model, out, box, obj, flame, bs, not no_draw) if images else 0
-        if videos: code = max(code, run_predict_video(videos, model, out, box, flame, not no_draw, not no_smooth,
-                                                      min_cutoff, beta))
+        code = run_predict(images, model, out, box, obj, flame, bs, not no_draw, runtime) if images else 0
+        if videos: code = max(code, run_predict_video(videos, _as_model(model, flame, runtime=runtime), out, box, flame,
+                                                      not no_draw, not no_smooth, min_cutoff, beta))
     except Trans3DHeadError as e:
         print(f"trans3dhead_predict: error: {e}", file=sys.stderr); sys.exit(1)
     sys.exit(code)

@@ -76,7 +76,7 @@ PRESETS = {
     'noMQinit': dict(mqinit='off'), '+MQinit-1': {}, '+MQinit-2': dict(mqinit='both'),       # Table 6
     'only-3DMM': dict(landmark_branch=False),                 # Table 7
     'params413': {}, 'params160': dict(n_params=160), 'params60': dict(n_params=60),          # Table 8
-    'mobile': dict(backbone='mobilenet_v2', crop_size=192, d_model=128, nheads=4, dim_ff=512),  # CPU speed: 17_speed
+    'mobile': dict(backbone='mobilenet_v2', crop_size=192, d_model=128, nheads=4, dim_ff=512),  # CPU speed: 19_speed
 }
 
 def preset(name:str, **overrides) -> ModelConfig:

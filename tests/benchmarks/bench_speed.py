@@ -11,7 +11,7 @@ Batch 1: latency, median of --reps calls after a warm-up; batch 32: images/s, me
 round-robin (bench_models.timings) with 1 and then 2 torch threads. float32, eval mode, no gradients, random inputs
 (the cost does not depend on the pixels), random weights except where stated; FLAME is the folder the package finds.
 It also measures the `mobile` decoder sweep and int8's accuracy cost on SynthHeads crops (rendered here, 16 images).
-The results file is what nbs/17_speed.ipynb renders. Peers' mode: --peer dlib|mediapipe --image PATH --box x y w h.
+The results file is what nbs/19_speed.ipynb renders. Peers' mode: --peer dlib|mediapipe --image PATH --box x y w h.
 """
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -94,20 +94,12 @@ def build_rows(fl, mobile_weights):
     return rows, eager
 
 
-def onnx_row(model, crop, threads):
-    "ONNX Runtime on the mobile model if trans3dhead.export exists: {threads: session callable} or a reason string."
-    try: from trans3dhead.export import export_onnx
+def onnx_row(model, threads):
+    "ONNX Runtime on the mobile model if trans3dhead.export exists: {threads: callable} or the reason it is missing."
+    try: from trans3dhead.export import export_onnx, onnx_session, run_onnx
     except ImportError: return 'not built (trans3dhead.export.export_onnx is not in this checkout)'
-    import onnxruntime as ort
-    path = Path(tempfile.mkdtemp()) / 'mobile.onnx'
-    export_onnx(model, path)
-    runs = {}
-    for t in threads:
-        so = ort.SessionOptions(); so.intra_op_num_threads, so.inter_op_num_threads = t, 1
-        sess = ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
-        name = sess.get_inputs()[0].name
-        runs[t] = lambda x, s=sess, n=name: s.run(None, {n: x.numpy()})
-    return runs
+    path = export_onnx(model, Path(tempfile.mkdtemp()) / 'mobile.onnx')
+    return {t: lambda x, s=onnx_session(path, t): run_onnx(s, x) for t in threads}
 
 
 def time_rows(rows, onnx, reps, reps32, batch):
@@ -198,7 +190,7 @@ def main():
     fl, which = flame_layer()
     have_mb = imagenet_weights_path('mobilenet_v2').is_file()
     rows, mobile = build_rows(fl, have_mb)
-    onnx = onnx_row(mobile, mobile.crop_size, THREADS)
+    onnx = onnx_row(mobile, THREADS)
     root = synth_val(Path(tempfile.gettempdir()) / 'trans3dhead_bench_synth')
     item = json.loads(find_split_json(root, 'val').read_text())[0]
     load = os.getloadavg()[0]
