@@ -9,9 +9,9 @@ __all__ = ['SepConv', 'Fuse', 'BiFPN', 'DAD3DNetBaseline', 'build_baseline']
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .errors import ConfigError
-from .model import (ModelConfig, ModelOutput, backbone_body, init_param_bias, template_landmarks, to_crop_px,
+from .model import (ModelConfig, ModelOutput, init_param_bias, template_landmarks, to_crop_px,
                                _flame_layer)
+from .backbones import backbone_stages
 
 # %% ../nbs/11_baseline.ipynb #e5b76400
 class SepConv(nn.Sequential):
@@ -49,15 +49,13 @@ class BiFPN(nn.Module):
         return out
 
 # %% ../nbs/11_baseline.ipynb #bd8ed886
-_STAGE_CH = {'resnet50': (256, 512, 1024, 2048), 'resnet18': (64, 128, 256, 512)}
-
 class DAD3DNetBaseline(nn.Module):
     "DAD-3DNet-style model: images `[B,3,H,W]` -> ModelOutput (+ heatmap logits `[B, 68, H/4, W/4]`)."
-    def __init__(self, body:nn.Sequential, stage_channels:tuple, flame:nn.Module, n_params:int=413, c:int=256,
-                 n_points:int=68, hidden:int=512, crop_size:int=256):
+    def __init__(self, stem:nn.Module, stages:nn.ModuleList, stage_channels:tuple, flame:nn.Module,
+                 n_params:int=413, c:int=256, n_points:int=68, hidden:int=512, crop_size:int=256):
         super().__init__()
         c1, c2, c3, c4 = stage_channels
-        self.stem, self.stages = body[:4], nn.ModuleList(body[4:8])          # conv1/bn/relu/maxpool, layer1..layer4
+        self.stem, self.stages = stem, stages          # backbone_stages: strides 4, 8, 16, 32
         self.fpn = BiFPN([c1, c2, c3], c)
         self.heatmap = nn.Sequential(SepConv(c), nn.Conv2d(c, n_points, 1))
         self.fuse_hm, self.fuse_fpn = nn.Conv2d(n_points, c3, 1), nn.Conv2d(c, c3, 1)
@@ -84,11 +82,9 @@ class DAD3DNetBaseline(nn.Module):
 def build_baseline(cfg:ModelConfig|None=None, mean_face=None, flame_dir=None, flame:nn.Module|None=None) -> DAD3DNetBaseline:
     "A `DAD3DNetBaseline` for `cfg` (default: ResNet-50, 413 parameters, 256-channel BiFPN); mean_face `[68, 2]` normalised crop coords."
     cfg = (cfg or ModelConfig()).validate()
-    if cfg.backbone not in _STAGE_CH:
-        raise ConfigError(f"the DAD-3DNet baseline needs a ResNet backbone, got backbone={cfg.backbone!r}; use one of {tuple(_STAGE_CH)}")
     flame = flame if flame is not None else _flame_layer(cfg.n_params, flame_dir, cfg.crop_size)
-    body, _ = backbone_body(cfg.backbone, cfg.backbone_weights, cfg.pretrained)
-    m = DAD3DNetBaseline(body, _STAGE_CH[cfg.backbone], flame, cfg.n_params, cfg.d_model, cfg.n_landmarks, crop_size=cfg.crop_size)
+    stem, stages, chans = backbone_stages(cfg.backbone, cfg.backbone_weights, cfg.pretrained)
+    m = DAD3DNetBaseline(stem, stages, chans, flame, cfg.n_params, cfg.d_model, cfg.n_landmarks, crop_size=cfg.crop_size)
     bias = init_param_bias(flame, cfg.n_params, cfg.head_fill)
     mf = template_landmarks(flame, bias) if mean_face is None else torch.as_tensor(mean_face, dtype=torch.float32)
     with torch.no_grad():
