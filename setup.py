@@ -26,7 +26,8 @@ setuptools.setup(
                  'Natural Language :: English', 'Programming Language :: Python :: 3'],
     packages=setuptools.find_packages(include=['trans3dhead', 'trans3dhead.*']),
     include_package_data=True, zip_safe=False,
-    install_requires=requirements, extras_require={'dev': dev_requirements + onnx_requirements, 'onnx': onnx_requirements,
-                                                   'detect': detect_requirements},
+    install_requires=requirements,
+    extras_require={'dev': dev_requirements + onnx_requirements + detect_requirements, 'onnx': onnx_requirements,
+                    'detect': detect_requirements},
     entry_points={'console_scripts': console_scripts, 'nbdev': [f'{cfg["lib_path"]}={cfg["lib_path"]}._modidx:d']},
 )
