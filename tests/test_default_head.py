@@ -10,7 +10,7 @@ def test_default_head_dir_race(tmp_path):
     outs = [p.communicate()[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outs[0] == outs[1] and Path(outs[0]) == tmp_path / 'default_head-v1-seed0'
-    from trans3dhead.flame import missing_flame_files, load_flame_model
+    from trans3dhead.flame_files import missing_flame_files, load_flame_model
     assert missing_flame_files(outs[0]) == []
     assert not [p for p in tmp_path.iterdir() if p.name.startswith('.')]
     m = load_flame_model(Path(outs[0]) / 'generic_model.pkl')

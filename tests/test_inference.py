@@ -8,8 +8,9 @@ SCRIPT = "from trans3dhead.inference import main\nmain()\n"
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from trans3dhead.flame import make_tiny_flame
-    from trans3dhead.data import get_flame, make_dad_fixture
+    from trans3dhead.testing import make_tiny_flame
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_dad_fixture
     from trans3dhead.model import preset, build_model
     from trans3dhead.learner import export_model
     tmp = tmp_path_factory.mktemp('infer')

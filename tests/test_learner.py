@@ -9,8 +9,9 @@ EPOCHS = 4
 
 @pytest.fixture(scope='module')
 def fixture(tmp_path_factory):
-    from trans3dhead.flame import make_tiny_flame
-    from trans3dhead.data import get_flame, make_dad_fixture
+    from trans3dhead.testing import make_tiny_flame
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_dad_fixture
     tmp = tmp_path_factory.mktemp('learner')
     fdir = make_tiny_flame(tmp / 'flame')
     root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=4, n_val=2, n_test=0)

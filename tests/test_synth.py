@@ -11,7 +11,7 @@ def flame_dir(tmp_path_factory):
     if importlib.util.find_spec('trans3dhead.default_head') is not None:
         from trans3dhead.default_head import default_head_dir
         return str(default_head_dir())
-    from trans3dhead.flame import make_tiny_flame
+    from trans3dhead.testing import make_tiny_flame
     return str(make_tiny_flame(tmp_path_factory.mktemp('flame') / 'tiny'))
 
 @pytest.fixture(scope='module')

@@ -7,9 +7,8 @@ __all__ = ['CROP_SIZE', 'TRAIN_MARGIN', 'EVAL_MARGIN', 'IMAGENET_MEAN', 'IMAGENE
            'expand_bbox', 'random_margins', 'crop_transform', 'orig_to_crop', 'crop_to_orig', 'to_rgb8', 'load_image',
            'image_size', 'crop_image', 'normalize_image', 'denormalize_image', 'find_split_json', 'check_bbox',
            'check_bbox_in_image', 'parse_split_entry', 'load_annotation', 'get_flame', 'project_to_image',
-           'dad_targets', 'look_projection', 'model_view_from_euler', 'make_dad_fixture', 'fixture_template',
-           'DAD3DHeads', 'collate_items', 'dad_dataloader', 'get_dls', 'show_batch', 'aflw_rotation', 'aflw_euler',
-           'load_aflw_mat', 'aflw_bbox', 'AFLW2000', 'aflw2000_dataloader', 'make_aflw_fixture']
+           'dad_targets', 'DAD3DHeads', 'collate_items', 'dad_dataloader', 'get_dls', 'show_batch', 'aflw_rotation',
+           'aflw_euler', 'load_aflw_mat', 'aflw_bbox', 'AFLW2000', 'aflw2000_dataloader']
 
 # %% ../nbs/05_data.ipynb #9967a8f3
 import json, math, os, warnings
@@ -22,7 +21,7 @@ from torch.utils.data import Dataset
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import DataError
-from .rotation import matrix_to_euler, rotation_from_model_view, euler_to_matrix
+from .rotation import matrix_to_euler, rotation_from_model_view
 
 # %% ../nbs/05_data.ipynb #e313ed7e
 CROP_SIZE = 256
@@ -193,8 +192,8 @@ def _flame_layer(flame_dir):
     return FlameLayer(flame_dir).eval()
 
 def get_flame(flame_dir=None):
-    "The `FlameLayer` for `flame_dir` (resolved by `flame.find_flame_dir`), built once per process."
-    from trans3dhead.flame import find_flame_dir
+    "The `FlameLayer` for `flame_dir` (resolved by `default_head.find_flame_dir`), built once per process."
+    from trans3dhead.default_head import find_flame_dir
     return _flame_layer(str(find_flame_dir(flame_dir)))
 
 def project_to_image(points, model_view, projection, image_height) -> torch.Tensor:
@@ -222,60 +221,6 @@ def dad_targets(ann: dict, image_height, crop, flame) -> dict:
                 rotation=R.float(), euler=matrix_to_euler(R).float(),
                 vertices=v.float(), model_view=mv.float(), projection=torch.as_tensor(ann['projection']).float(),
                 image_height=torch.tensor(float(image_height)))
-
-# %% ../nbs/05_data.ipynb #b599b70b
-def look_projection(f, cx, cy, near=0.1, far=10.0) -> np.ndarray:
-    "OpenGL-style pinhole `P [4,4]` with the viewport built in: pixel (bottom-left origin) = (f·X/−Z + cx, f·Y/−Z + cy)."
-    a, b = -(far + near) / (far - near), -2 * far * near / (far - near)
-    return np.array([[f, 0, -cx, 0], [0, f, -cy, 0], [0, 0, a, b], [0, 0, -1, 0]], dtype=np.float64)
-
-def model_view_from_euler(euler, t) -> np.ndarray:
-    "OpenGL model-view [4,4] whose R_gt = diag(1,-1,-1)·MV[:3,:3] has Euler angles `euler` (yaw, pitch, roll deg); translation `t` [3]."
-    R = euler_to_matrix(torch.tensor(euler, dtype=torch.float64)).numpy()
-    mv = np.eye(4); mv[:3, :3] = np.diag([1., -1., -1.]) @ R; mv[:3, 3] = t
-    return mv
-
-def make_dad_fixture(root, flame, n_train=4, n_val=2, n_test=2, seed=0) -> Path:
-    "Write a tiny DAD-3DHeads-format data set under `root` (train/val/test) from `flame`'s template head. -> root"
-    root, rng = Path(root), np.random.default_rng(seed)
-    tmpl = fixture_template(flame)
-    ext = tmpl.max(0) - tmpl.min(0)
-    for split, n in (('train', n_train), ('val', n_val), ('test', n_test)):
-        (root / split / 'images').mkdir(parents=True, exist_ok=True)
-        if split != 'test': (root / split / 'annotations').mkdir(parents=True, exist_ok=True)
-        entries = []
-        for i in range(n):
-            iid = f'{split}_{i:04d}'
-            W, H = int(rng.integers(180, 420)), int(rng.integers(180, 420))
-            eul = [rng.uniform(-50, 50), rng.uniform(-25, 25), rng.uniform(-20, 20)]
-            dist = 1.0
-            f = rng.uniform(0.35, 0.8) * min(W, H) * dist / float(ext[:2].max())
-            mv = model_view_from_euler(eul, [rng.uniform(-.03, .03), rng.uniform(-.03, .03), -dist])
-            P = look_projection(f, W / 2, H / 2)
-            pix = project_to_image(tmpl, mv, P, H).numpy()
-            lo, hi = pix.min(0), pix.max(0)
-            bbox = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
-            img = rng.integers(0, 90, (H, W, 3)).astype(np.uint8)
-            ij = np.clip(np.round(pix).astype(int), 0, [W - 1, H - 1])
-            img[ij[:, 1], ij[:, 0]] = (220, 180, 150)
-            Image.fromarray(img).save(root / split / 'images' / f'{iid}.png')
-            e = dict(item_id=iid, img_path=f'{split}/images/{iid}.png', bbox=bbox)
-            if split != 'test':
-                e['annotation_path'] = f'{split}/annotations/{iid}.json'
-                ann = dict(vertices=tmpl.tolist(), model_view_matrix=mv.tolist(), projection_matrix=P.tolist())
-                (root / e['annotation_path']).write_text(json.dumps(ann))
-            if split == 'train':
-                e['attributes'] = dict(quality='hq', gender='undefined', expression=False, age='young',
-                                       occlusions=False, pose='front' if abs(eul[0]) < 30 else 'sided')
-                e['attributes']['standard light'] = True
-            entries.append(e)
-        (root / split / f'{split}.json').write_text(json.dumps(entries))
-    return root
-
-def fixture_template(flame) -> np.ndarray:
-    "The FLAME layer's neutral head, `[V,3]` model space (zero parameters)."
-    from trans3dhead.flame import neutral_params
-    with torch.no_grad(): return flame(neutral_params(flame.layout)).vertices[0].double().numpy()
 
 # %% ../nbs/05_data.ipynb #cac569da
 class DAD3DHeads(Dataset):
@@ -515,27 +460,3 @@ class AFLW2000(Dataset):
 def aflw2000_dataloader(root, bs=32, num_workers=None, device=None, **kwargs):
     "fastai `DataLoader` over `AFLW2000(root, **kwargs)` (in order, nothing dropped at the end)."
     return dad_dataloader(AFLW2000(root, **kwargs), bs=bs, num_workers=num_workers, device=device)
-
-# %% ../nbs/05_data.ipynb #89f4dd93
-def make_aflw_fixture(root, landmarks3d, poses_deg, size=(300, 300), scale=None, seed=0) -> Path:
-    """Write `imageXXXXX.jpg` + `.mat` under `root`, one per (pitch, yaw, roll) degrees in `poses_deg`, posing
-    `landmarks3d` [68,3] (model space, x left-of-subject, y up, z out of the face) the way 3DDFA does."""
-    from scipy.io import savemat
-    from scipy.spatial.transform import Rotation
-    root, rng = Path(root), np.random.default_rng(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    W, H = size
-    L = np.asarray(landmarks3d, dtype=np.float64); L = L - L.mean(0)
-    s = scale or 0.45 * min(W, H) / np.ptp(L[:, :2], 0).max()
-    for i, pose in enumerate(poses_deg):
-        rad = np.radians(pose)
-        R3 = Rotation.from_euler('xyz', rad).as_matrix().T                # 3DDFA: (Rz(roll)·Ry(yaw)·Rx(pitch))ᵀ
-        t = np.array([W / 2, H / 2, 0.])
-        pts = s * L @ R3.T + t
-        pts[:, 1] = H - pts[:, 1]
-        pose_para = np.r_[rad, t, s][None]
-        img = rng.integers(0, 90, (H, W, 3)).astype(np.uint8)
-        Image.fromarray(img).save(root / f'image{i:05d}.jpg')
-        savemat(str(root / f'image{i:05d}.mat'), dict(pt3d_68=pts.T, Pose_Para=pose_para,
-                                                        Shape_Para=np.zeros((199, 1)), Exp_Para=np.zeros((29, 1))))
-    return root

@@ -15,7 +15,7 @@ from fastcore.script import call_parse, Param, store_true
 from fastai.callback.core import Callback, CancelFitException
 
 from .errors import Trans3DHeadError
-from .flame import find_flame_dir
+from .default_head import find_flame_dir
 from .default_head import head_picture
 from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, get_dls, find_split_json

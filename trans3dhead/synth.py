@@ -322,7 +322,7 @@ class HeadModel:
     def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != '_f64'}
 
 def load_head_model(flame_dir=None) -> HeadModel:
-    "`HeadModel` for a FLAME-format folder (None: `flame.find_flame_dir` -> the default head); built with torch in this process."
+    "`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch in this process."
     from trans3dhead.flame import FlameLayer, ParamLayout
     layout = ParamLayout()
     return HeadModel.from_layer(FlameLayer(flame_dir, layout=layout), layout)
@@ -491,7 +491,7 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
     if not np.isscalar(image_size) and not (8 <= image_size[0] <= image_size[1]):
         raise ConfigError(f"image_size must be (min, max) with 8 <= min <= max, got {image_size}.")
     if flame_dir is not None:
-        from trans3dhead.flame import find_flame_dir
+        from trans3dhead.default_head import find_flame_dir
         flame_dir = str(find_flame_dir(flame_dir))          # fails early with FlameFilesError
     tmp = _prepare_root(root, overwrite)
     blocks = synth_blocks(counts, seed, tmp, flame_dir, image_size)

@@ -15,7 +15,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 def flame_layer(n_params=413):
     "The package's FlameLayer on the FLAME folder found by find_flame_dir, else on make_tiny_flame's model."
-    from trans3dhead.flame import FlameLayer, PARAM_LAYOUTS, make_tiny_flame
+    from trans3dhead.flame import FlameLayer, PARAM_LAYOUTS
+    from trans3dhead.testing import make_tiny_flame
     from trans3dhead.errors import Trans3DHeadError
     try: return FlameLayer(None, PARAM_LAYOUTS[n_params]), 'found FLAME folder'
     except Trans3DHeadError:
