@@ -12,7 +12,7 @@ def setup(tmp_path_factory):
     from trans3dhead.data import get_flame
     from trans3dhead.testing import make_dad_fixture
     from trans3dhead.model import preset, build_model
-    from trans3dhead.learner import export_model
+    from trans3dhead.checkpoint import export_model
     tmp = tmp_path_factory.mktemp('infer')
     fdir = make_tiny_flame(tmp / 'flame')
     root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=3, n_test=0)
@@ -61,7 +61,7 @@ def test_cli_errors(setup, tmp_path):
 
 def test_obj_round_trip_and_mapping(setup, tmp_path):
     from trans3dhead.inference import predict, write_obj, read_obj, crop_input, head_crop
-    from trans3dhead.learner import load_model
+    from trans3dhead.checkpoint import load_model
     from trans3dhead.data import load_image, orig_to_crop
     tmp, fdir, root, mdir, entries = setup
     model = load_model(mdir, flame_dir=fdir)

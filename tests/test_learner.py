@@ -42,7 +42,8 @@ def test_kill_and_resume(fixture):
     assert 1 <= k < EPOCHS, f'killed too late (checkpoint of epoch {k})'
 
     # the optimiser state a resumed learner starts with is the saved one
-    from trans3dhead.learner import get_learner, load_checkpoint, opt_state
+    from trans3dhead.learner import get_learner
+    from trans3dhead.checkpoint import load_checkpoint, opt_state
     from trans3dhead.data import get_dls, get_flame
     from trans3dhead.model import ModelConfig
     dls = get_dls(root, bs=2, num_workers=0, flame=get_flame(fdir))

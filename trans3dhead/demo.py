@@ -21,7 +21,8 @@ from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, get_dls, find_split_json
 from .model import preset
 from .metrics import submission_entries, write_submission, read_submission, load_ground_truth, evaluate, summary_table
-from .learner import get_learner, fit_schedule, export_model
+from .learner import get_learner, fit_schedule
+from .checkpoint import export_model
 from .inference import predict, save_predictions
 
 # %% ../nbs/16_demo.ipynb #bebca2e4

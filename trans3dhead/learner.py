@@ -4,15 +4,13 @@
 
 # %% ../nbs/14_learner.ipynb #961edb68
 from __future__ import annotations
-import os, sys, json, math, random, contextlib, warnings
-from dataclasses import asdict, fields, is_dataclass, replace
+import json, math, sys, warnings
+from dataclasses import fields, is_dataclass, replace
 from functools import partial
 from pathlib import Path
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn, Tensor
-from fastcore.basics import store_attr
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param, store_true
 from fastai.learner import Learner
@@ -20,24 +18,24 @@ from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.optimizer import Adam
-from fastai.torch_core import default_device, rank_distrib, num_distrib
-from fastai.data.load import DataLoader as FaDataLoader, _FakeLoader
+from fastai.torch_core import default_device, set_seed
+from .checkpoint import (CheckpointCallback, arch_of, build_arch, export_model, load_checkpoint,
+                                    read_checkpoint, to_numpy)
+from .data import get_dls
+from .distributed import bare_model, ddp, distributed_ctx, is_rank0, sum_over_ranks
 from .errors import Trans3DHeadError, ConfigError, CheckpointError, DataError
-from .files import atomic_write, atomic_write_text
-from .model import ModelConfig, preset, build_model, to_crop_px, PRESETS
+from .files import atomic_write_text
+from .losses import BaselineLoss, MultiInfoLoss
+from .meanface import mean_face
+from .metrics import dad_metrics
+from .model import ModelConfig, preset, PRESETS
 
 # %% auto #0
-__all__ = ['paper_adam', 'FLAME_PREFIX', 'ARCHS', 'MODEL_FORMAT', 'split_batch', 'TermsLoss', 'bare_model', 'backbone_modules',
-           'head_splitter', 'discriminative_lr', 'decay_epoch', 'step_schedule', 'fit_paper', 'is_rank0',
-           'LossTermsCallback', 'to_float32', 'HeadMixedPrecision', 'choose_precision', 'model_state',
-           'load_model_state', 'get_rng_state', 'set_rng_state', 'atomic_torch_save', 'plain', 'opt_state',
-           'load_opt_state', 'checkpoint_dict', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint',
-           'CheckpointCallback', 'HeadLearner', 'build_arch', 'arch_of', 'default_loss', 'default_metrics',
-           'get_learner', 'fit_schedule', 'ShardedDL', 'DDPCallback', 'distributed_ctx', 'ddp', 'predict_batch',
-           'crop_landmarks', 'mesh_outline', 'draw_crop', 'show_results', 'mean_face_px', 'plot_marr_layers',
-           'head_box_px', 'marr_residuals', 'plot_residual_histograms', 'export_model', 'load_model', 'train', 'main']
+__all__ = ['paper_adam', 'split_batch', 'TermsLoss', 'backbone_modules', 'head_splitter', 'discriminative_lr', 'decay_epoch',
+           'step_schedule', 'fit_paper', 'LossTermsCallback', 'to_float32', 'HeadMixedPrecision', 'choose_precision',
+           'HeadLearner', 'default_loss', 'default_metrics', 'get_learner', 'fit_schedule', 'train', 'main']
 
-# %% ../nbs/14_learner.ipynb #b25ab471
+# %% ../nbs/14_learner.ipynb #4161fdee
 def split_batch(b) -> tuple[tuple, tuple]:
     "Batch -> (xb, yb): a dict gives `((b['image'],), (b,))`; a tuple/list `(x, y...)` gives `((x,), (y...))`."
     if isinstance(b, dict):
@@ -45,6 +43,7 @@ def split_batch(b) -> tuple[tuple, tuple]:
         return (b['image'],), (b,)
     return tuple(b[:1]), tuple(b[1:])
 
+# %% ../nbs/14_learner.ipynb #46a03248
 class TermsLoss:
     "fastai loss function from a loss returning `dict(total, <terms>)`: returns `total` (scalar), keeps detached terms in `.last`."
     def __init__(self, loss): self.loss, self.last = loss, {}
@@ -53,12 +52,8 @@ class TermsLoss:
         self.last = {k: v.detach() for k, v in d.items()}
         return d['total']
 
-# %% ../nbs/14_learner.ipynb #91a4ab3e
+# %% ../nbs/14_learner.ipynb #cde3d2a1
 paper_adam = partial(Adam, mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0., decouple_wd=False)
-
-def bare_model(model: nn.Module) -> nn.Module:
-    "The model inside a `DistributedDataParallel`/`DataParallel` wrapper (or the model itself)."
-    return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
 
 def backbone_modules(m: nn.Module) -> list[nn.Module]:
     "The pretrained CNN part: `.backbone` (Trans3DHead) or `.stem` + `.stages` (the DAD-3DNet baseline)."
@@ -66,6 +61,7 @@ def backbone_modules(m: nn.Module) -> list[nn.Module]:
     if hasattr(m, 'stem') and hasattr(m, 'stages'): return [m.stem, m.stages]
     raise ConfigError(f"{type(m).__name__} has no `.backbone` (nor `.stem`/`.stages`): cannot split the learning rates")
 
+# %% ../nbs/14_learner.ipynb #ba4ee710
 def head_splitter(model: nn.Module) -> list[list[nn.Parameter]]:
     "Parameter groups `[backbone, rest]` (see `backbone_modules`)."
     m = bare_model(model)
@@ -73,16 +69,18 @@ def head_splitter(model: nn.Module) -> list[list[nn.Parameter]]:
     ids = {id(p) for p in bb}
     return [bb, [p for p in m.parameters() if id(p) not in ids]]
 
+# %% ../nbs/14_learner.ipynb #d5639f3f
 def discriminative_lr(lr: float, backbone_mult: float = 0.1) -> slice:
     "fastai learning rate for groups `[backbone, rest]`: `slice(lr·backbone_mult, lr)` -> `[lr·mult, lr]`."
     if not (lr > 0 and backbone_mult > 0): raise ConfigError(f"lr={lr}, backbone_mult={backbone_mult}: both must be > 0")
     return slice(lr * backbone_mult, lr)
 
-# %% ../nbs/14_learner.ipynb #90312ab7
+# %% ../nbs/14_learner.ipynb #f2b1f618
 def decay_epoch(n_epoch: int, at: float = 2 / 3) -> int:
     "The epoch (0-based) from which the rate is divided: `round(n_epoch·at)` (240 of 360)."
     return int(round(n_epoch * at))
 
+# %% ../nbs/14_learner.ipynb #e97c4612
 def step_schedule(lrs, n_epoch: int, at: float = 2 / 3, factor: float = 0.1):
     "`pct -> lrs·factor^(epoch ≥ decay_epoch(n_epoch, at))`, lrs: scalar or array (one per parameter group)."
     lrs, first = np.asarray(lrs, dtype=np.float64), decay_epoch(n_epoch, at)
@@ -91,6 +89,7 @@ def step_schedule(lrs, n_epoch: int, at: float = 2 / 3, factor: float = 0.1):
         return lrs * (factor if epoch >= first else 1.0)
     return _sched
 
+# %% ../nbs/14_learner.ipynb #2ac8bb6a
 def fit_paper(learn: Learner, n_epoch: int, lr=None, at: float = 2 / 3, factor: float = 0.1, cbs=None, start_epoch: int = 0):
     "Train `n_epoch` epochs with `step_schedule` (learning rates of `learn.lr` or `lr`, per group)."
     if learn.opt is None: learn.create_opt()
@@ -98,15 +97,7 @@ def fit_paper(learn: Learner, n_epoch: int, lr=None, at: float = 2 / 3, factor: 
     lrs = np.array([h['lr'] for h in learn.opt.hypers])
     learn.fit(n_epoch, cbs=L(ParamScheduler({'lr': step_schedule(lrs, n_epoch, at, factor)})) + L(cbs), start_epoch=start_epoch)
 
-# %% ../nbs/14_learner.ipynb #3e3f9230
-def is_rank0() -> bool: return rank_distrib() == 0
-
-def _sum_over_ranks(t: Tensor) -> Tensor:
-    if dist.is_available() and dist.is_initialized():
-        t = t.clone(); dist.all_reduce(t)
-    return t
-
-
+# %% ../nbs/14_learner.ipynb #bbecdf8b
 class LossTermsCallback(Callback):
     "Per-epoch means of the loss's unweighted terms (train and valid) in `.history`; `fname`: JSON lines, rewritten per epoch."
     order = 55   # after Recorder (50), before CheckpointCallback (60)
@@ -124,7 +115,7 @@ class LossTermsCallback(Callback):
         for ph, sums in self.sums.items():
             if not sums: continue
             keys = sorted(sums)
-            tot = _sum_over_ranks(torch.stack([sums[k] for k in keys] + [torch.tensor(float(self.counts[ph]))]))
+            tot = sum_over_ranks(torch.stack([sums[k] for k in keys] + [torch.tensor(float(self.counts[ph]))]))
             row.update({f'{ph}_{k}': (tot[i] / tot[-1]).item() for i, k in enumerate(keys)})
         return row
     def after_epoch(self):
@@ -132,7 +123,7 @@ class LossTermsCallback(Callback):
         if self.fname is not None and is_rank0():
             atomic_write_text(self.fname, ''.join(json.dumps(r) + '\n' for r in self.history))
 
-# %% ../nbs/14_learner.ipynb #190cd0c8
+# %% ../nbs/14_learner.ipynb #e56aaa38
 def to_float32(o):
     "Float tensors -> float32, recursing into dataclasses, dicts, lists and tuples (other values unchanged)."
     if isinstance(o, Tensor): return o.float() if o.is_floating_point() else o
@@ -142,10 +133,12 @@ def to_float32(o):
     if isinstance(o, (list, tuple)): return type(o)(to_float32(v) for v in o)
     return o
 
+# %% ../nbs/14_learner.ipynb #4681064d
 class HeadMixedPrecision(MixedPrecision):
     "fastai `MixedPrecision` whose `after_pred` also handles dataclass outputs (`ModelOutput`, `FlameOutput`)."
     def after_pred(self): self.learn.pred = to_float32(self.pred)
 
+# %% ../nbs/14_learner.ipynb #f115bda3
 def choose_precision(precision: str = 'auto', device=None) -> str:
     "'auto' -> 'bf16' (CUDA with bf16), 'fp16' (other CUDA), 'fp32' (CPU); others are checked and returned."
     if precision not in ('auto', 'fp32', 'fp16', 'bf16'): raise ConfigError(f"precision={precision!r}: use auto, fp32, fp16 or bf16")
@@ -156,115 +149,7 @@ def choose_precision(precision: str = 'auto', device=None) -> str:
     if precision == 'auto': return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
     return precision
 
-# %% ../nbs/14_learner.ipynb #9c2d0f06
-FLAME_PREFIX = 'flame.'
-
-def model_state(model: nn.Module) -> dict:
-    "The model's state dict without the FLAME layer's buffers (tensors on the CPU)."
-    return {k: v.detach().cpu() for k, v in bare_model(model).state_dict().items() if not k.startswith(FLAME_PREFIX)}
-
-def load_model_state(model: nn.Module, sd: dict, where='checkpoint'):
-    "Load `model_state` output into `model`; every key except FLAME's must match (`CheckpointError` otherwise)."
-    m = bare_model(model)
-    missing, unexpected = m.load_state_dict(sd, strict=False)
-    missing = [k for k in missing if not k.startswith(FLAME_PREFIX)]
-    if missing or unexpected:
-        raise CheckpointError(f"{where}: does not fit this model (missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-                              f"unexpected {unexpected[:5]}): was it trained with another config/preset?")
-
-def get_rng_state(dls=None) -> dict:
-    "Python, NumPy, torch (and CUDA) RNG states, plus each fastai DataLoader's own `rng`, as weights_only-safe values."
-    npst = np.random.get_state()
-    st = dict(python=random.getstate(), numpy=[npst[0], torch.from_numpy(npst[1].astype(np.int64)), *map(float, npst[2:])],
-              torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-              dls=[dl.rng.getstate() for dl in (dls.loaders if dls is not None else []) if hasattr(dl, 'rng')])
-    return st
-
-def set_rng_state(st: dict, dls=None):
-    "Inverse of `get_rng_state`."
-    random.setstate(_tuples(st['python']))
-    n = st['numpy']
-    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), int(n[2]), int(n[3]), float(n[4])))
-    torch.set_rng_state(st['torch'])
-    if st['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
-    if dls is not None:
-        for dl, s in zip([dl for dl in dls.loaders if hasattr(dl, 'rng')], st['dls']): dl.rng.setstate(_tuples(s))
-
-def _tuples(o):
-    "Lists back to tuples (random.setstate wants tuples)."
-    return tuple(_tuples(v) for v in o) if isinstance(o, (list, tuple)) else o
-
-def atomic_torch_save(obj, path) -> Path:
-    "`torch.save` atomically (`files.atomic_write`): a killed run never leaves half a checkpoint."
-    return atomic_write(path, lambda f: torch.save(obj, f))
-
-def plain(o):
-    "Containers -> dict/list, NumPy numbers/arrays -> Python numbers/tensors: values `torch.load(weights_only=True)` accepts."
-    if isinstance(o, dict): return {k: plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple, L)): return [plain(v) for v in o]
-    if isinstance(o, np.ndarray): return torch.from_numpy(o)
-    if isinstance(o, np.generic): return o.item()
-    return o
-
-def opt_state(opt) -> dict:
-    "A fastai `Optimizer`'s state dict (per-parameter state in parameter order, per-group hyper-parameters) as plain values."
-    return plain(opt.state_dict())
-
-def load_opt_state(opt, sd: dict, where='checkpoint'):
-    "Inverse of `opt_state`; `CheckpointError` if the parameter groups differ."
-    if len(sd['hypers']) != len(opt.param_lists) or len(sd['state']) != sum(len(g) for g in opt.param_lists):
-        raise CheckpointError(f"{where}: its optimiser state does not fit this model's parameter groups")
-    opt.load_state_dict(sd)
-    opt.hypers = L(opt.hypers)
-
-def _cfg_dict(learn) -> dict | None:
-    cfg = getattr(learn, 'cfg', None)
-    return asdict(cfg) if cfg is not None else None
-
-def checkpoint_dict(learn: Learner, epoch: int) -> dict:
-    "Everything needed to resume after `epoch` finished epochs (see above)."
-    terms = getattr(learn, 'loss_terms', None)
-    mf = getattr(learn, 'mean_face', None)
-    return dict(format='trans3dhead-checkpoint', version=1, epoch=int(epoch), n_epoch=int(getattr(learn, 'n_epoch', 0)),
-                model=model_state(learn.model), opt=opt_state(learn.opt), rng=get_rng_state(learn.dls),
-                loss_terms=list(terms.history) if terms is not None else [],
-                config=_cfg_dict(learn), mean_face=None if mf is None else torch.as_tensor(mf, dtype=torch.float32),
-                schedule=getattr(learn, 'schedule', None), arch=arch_of(learn.model))
-
-def save_checkpoint(learn: Learner, path, epoch: int) -> Path:
-    "Atomically write `checkpoint_dict(learn, epoch)` to `path`."
-    return atomic_torch_save(checkpoint_dict(learn, epoch), path)
-
-def read_checkpoint(path, map_location='cpu') -> dict:
-    "Read a checkpoint with `torch.load(weights_only=True)`; `CheckpointError` if missing, unreadable or not ours."
-    path = Path(path)
-    if not path.is_file(): raise CheckpointError(f"{path}: no such checkpoint file (look for last.pth in the --out folder)")
-    try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise CheckpointError(f"{path}: cannot read it as a trans3dhead checkpoint ({str(e)[:300]})") from e
-    if not isinstance(ck, dict) or ck.get('format') != 'trans3dhead-checkpoint':
-        raise CheckpointError(f"{path}: not a trans3dhead training checkpoint (no 'format' tag); exported models are folders read by load_model")
-    return ck
-
-def load_checkpoint(learn: Learner, path) -> int:
-    "Restore model, optimiser, RNG and loss history from `path` into `learn`; returns the epoch to start from."
-    dev = next(bare_model(learn.model).parameters()).device
-    ck = read_checkpoint(path, map_location=dev)
-    load_model_state(learn.model, ck['model'], str(path))
-    if learn.opt is None: learn.create_opt()
-    load_opt_state(learn.opt, ck['opt'], str(path))
-    set_rng_state(ck['rng'], learn.dls)
-    terms = getattr(learn, 'loss_terms', None)
-    if terms is not None: terms.history = list(ck['loss_terms'])
-    return int(ck['epoch'])
-
-class CheckpointCallback(Callback):
-    "After every epoch, atomically write `<dir>/last.pth` (rank 0 only)."
-    order = 60
-    def __init__(self, dir, fname='last.pth'): self.path = Path(dir) / fname
-    def after_epoch(self):
-        if is_rank0(): save_checkpoint(self.learn, self.path, self.epoch + 1)
-
-# %% ../nbs/14_learner.ipynb #fff6fad9
+# %% ../nbs/14_learner.ipynb #ee944de4
 class HeadLearner(Learner):
     "fastai `Learner` for dict batches, clean resumption (`start_epoch`) and pickle-free `export`."
     def _split(self, b): self.xb, self.yb = split_batch(b)
@@ -287,39 +172,25 @@ class HeadLearner(Learner):
         "Write the model folder `self.path/fname` with `export_model` (weights, config json, mean face; no pickle)."
         return export_model(self, self.path / fname)
 
+# %% ../nbs/14_learner.ipynb #820bf576
 def _mean_face_of(dls, flame_dir=None) -> np.ndarray:
     "Eq. 4 from the training set's root folder (cached there by `meanface.mean_face`)."
-    from trans3dhead.meanface import mean_face
     ds = dls.train.dataset
     root = getattr(ds, 'root', None)
     if root is None: raise ConfigError("give `mean_face` ([68,2] normalised crop coords): the training dataset has no `root` to compute it from")
     return np.asarray(mean_face(root, split=getattr(ds, 'split', 'train'), flame_dir=flame_dir, flame=getattr(ds, 'flame', None)), dtype=np.float32)
 
-ARCHS = ('trans3dhead', 'dad3dnet')
-
-def build_arch(arch: str, cfg: ModelConfig, mean_face=None, flame_dir=None) -> nn.Module:
-    "`build_model` ('trans3dhead') or the DAD-3DNet baseline's `build_baseline` ('dad3dnet')."
-    if arch == 'trans3dhead': return build_model(cfg, mean_face, flame_dir)
-    if arch == 'dad3dnet':
-        from trans3dhead.baseline import build_baseline
-        return build_baseline(cfg, mean_face, flame_dir)
-    raise ConfigError(f"arch={arch!r}: use one of {ARCHS}")
-
-def arch_of(model: nn.Module) -> str:
-    "'dad3dnet' for the baseline, else 'trans3dhead'."
-    return 'dad3dnet' if type(bare_model(model)).__name__ == 'DAD3DNetBaseline' else 'trans3dhead'
-
 def default_loss(model, cfg: ModelConfig):
     "Eq. 8 (Eq. 6 without `cfg.euler_loss`) on the model's FLAME layer; the baseline's own loss for the DAD-3DNet baseline."
-    from trans3dhead.losses import MultiInfoLoss, BaselineLoss
     if arch_of(model) == 'dad3dnet': return BaselineLoss(bare_model(model).flame, crop_size=cfg.crop_size)
     return MultiInfoLoss(bare_model(model).flame, aux_layers=cfg.aux_layers, euler=cfg.euler_loss, crop_size=cfg.crop_size)
 
+# %% ../nbs/14_learner.ipynb #ce7d8013
 def default_metrics(model, z5=True, chamfer=True) -> list:
     "NME, Z5, Chamfer, pose error (`trans3dhead.metrics.dad_metrics`)."
-    from trans3dhead.metrics import dad_metrics
     return dad_metrics(bare_model(model).flame, z5=z5, chamfer=chamfer)
 
+# %% ../nbs/14_learner.ipynb #c117fe2a
 def get_learner(dls, cfg: ModelConfig | None = None, mean_face=None, flame_dir=None, lr: float = 1e-4,
                 backbone_mult: float = 0.1, schedule: str = 'paper', loss=None, metrics=None, z5: bool = True,
                 chamfer: bool = True, precision: str = 'auto', ckpt_dir=None, terms_file=None, device=None,
@@ -344,6 +215,7 @@ def get_learner(dls, cfg: ModelConfig | None = None, mean_face=None, flame_dir=N
     if prec != 'fp32': learn.add_cb(HeadMixedPrecision(amp_mode=AMPMode.BF16 if prec == 'bf16' else AMPMode.FP16))
     return learn
 
+# %% ../nbs/14_learner.ipynb #5ed68651
 def fit_schedule(learn: Learner, n_epoch: int, resume=None, schedule: str | None = None, cbs=None):
     "Train with `learn.schedule` (or `schedule`): the paper's step decay or fastai's one-cycle; `resume`: a checkpoint path."
     schedule = schedule or getattr(learn, 'schedule', 'paper')
@@ -354,240 +226,12 @@ def fit_schedule(learn: Learner, n_epoch: int, resume=None, schedule: str | None
     else: raise ConfigError(f"schedule={schedule!r}: use 'paper' or 'one_cycle'")
     return learn
 
-# %% ../nbs/14_learner.ipynb #aab24501
-def _round_up(n: int, k: int) -> int: return int(math.ceil(n / k) * k)
-
-class ShardedDL(FaDataLoader):
-    "Wrap fastai DataLoader `dl`: rank `r` of `w` gets every epoch's `r`-th slice of the (rank-0) index order, padded to a multiple of `w`."
-    def __init__(self, dl, rank: int | None = None, world_size: int | None = None):
-        self.dl, self.rank = dl, rank_distrib() if rank is None else rank
-        self.world_size = num_distrib() if world_size is None else world_size
-        self.bs, self.drop_last, self.dataset, self.num_workers, self.offs, self.pin_memory, self.device = \
-            dl.bs, dl.drop_last, dl.dataset, dl.num_workers, dl.offs, dl.pin_memory, dl.device
-        fake = dl.fake_l
-        self.fake_l = _FakeLoader(self, fake.pin_memory, fake.num_workers, fake.timeout,
-                                  persistent_workers=fake.persistent_workers, pin_memory_device=fake.pin_memory_device)
-
-    def _broadcast(self, idxs: list) -> list:
-        if not (dist.is_available() and dist.is_initialized()): return idxs
-        dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'
-        t = torch.tensor(idxs, dtype=torch.long, device=dev)
-        dist.broadcast(t, 0)
-        return t.cpu().tolist()
-
-    def __len__(self): return _round_up(len(self.dl), self.world_size) // self.world_size
-    def get_idxs(self):
-        idxs = self._broadcast(list(self.dl.get_idxs()))
-        self.n = len(idxs)
-        n_pad = _round_up(self.n, self.world_size)
-        idxs += (idxs * (n_pad // max(self.n, 1)))[:n_pad - self.n]
-        return idxs[self.rank * n_pad // self.world_size:(self.rank + 1) * n_pad // self.world_size]
-    def before_iter(self): self.dl.before_iter()
-    def randomize(self): self.dl.randomize()
-    def after_batch(self, b): return self.dl.after_batch(b)
-    def after_iter(self): self.dl.after_iter()
-    def create_batches(self, samps): return self.dl.create_batches(samps)
-
-class DDPCallback(Callback):
-    "Wrap the model in `DistributedDataParallel` and the loaders in `ShardedDL` for the fit (needs an initialised process group)."
-    order = 11
-    def __init__(self, sync_bn: bool = True, find_unused_parameters: bool = False): store_attr()
-    def before_fit(self):
-        dev = next(self.model.parameters()).device
-        m = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if self.sync_bn and dev.type == 'cuda' else self.model
-        self.learn.model = nn.parallel.DistributedDataParallel(m, device_ids=[dev.index] if dev.type == 'cuda' else None,
-                                                               find_unused_parameters=self.find_unused_parameters)
-        self.old_dls = list(self.dls.loaders)
-        self.learn.dls.loaders = [self._wrap(dl) for dl in self.dls.loaders]
-        if rank_distrib(): self.learn.logger = lambda *a, **k: None
-    def _wrap(self, dl): return dl if isinstance(dl, ShardedDL) else ShardedDL(dl)
-    def before_train(self): self.learn.dl = self._wrap(self.learn.dl)
-    def before_validate(self): self.learn.dl = self._wrap(self.learn.dl)
-    def after_fit(self): self.learn.model, self.learn.dls.loaders = bare_model(self.learn.model), self.old_dls
-
-@contextlib.contextmanager
-def distributed_ctx(backend: str | None = None, timeout_s: int = 1800):
-    """Join the process group described by the launcher's environment (torchrun / accelerate launch) and yield this
-    process's device (`cuda:LOCAL_RANK`, or the CPU); a single process (no `WORLD_SIZE` > 1) just yields the default device."""
-    if num_distrib() <= 1 or (dist.is_available() and dist.is_initialized()):
-        yield default_device(); return
-    from datetime import timedelta
-    cuda = torch.cuda.is_available()
-    if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-    dist.init_process_group(backend or ('nccl' if cuda else 'gloo'), timeout=timedelta(seconds=timeout_s))
-    ok = False
-    try:
-        yield default_device() if cuda else torch.device('cpu')
-        ok = True
-    finally:
-        if ok: dist.barrier()                      # wait for rank 0's last writes; no barrier after an error (it would hang)
-        dist.destroy_process_group()
-
-@contextlib.contextmanager
-def ddp(learn: Learner, sync_bn: bool = True, find_unused_parameters: bool = False):
-    "Train `learn` data-parallel inside the block when the process group has more than one process (else: unchanged)."
-    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
-        yield learn; return
-    cb = DDPCallback(sync_bn, find_unused_parameters)
-    learn.add_cb(cb)
-    try: yield learn
-    finally: learn.remove_cb(cb)
-
-# %% ../nbs/14_learner.ipynb #ff184810
-@torch.no_grad()
-def predict_batch(model: nn.Module, batch: dict):
-    "ModelOutput of `model` (eval mode, no gradients) on `batch['image']` (moved to the model's device)."
-    m = bare_model(model)
-    dev, was = next(m.parameters()).device, m.training
-    m.eval()
-    try: return m(batch['image'].to(dev))
-    finally: m.train(was)
-
-def crop_landmarks(out, flame=None, crop_size: int = 256) -> Tensor:
-    "`[B,68,2]` crop px: the landmark branch's prediction, or FLAME's 68 landmarks of the posed mesh when there is none."
-    if out.landmarks is not None: return out.landmarks
-    return (flame.landmarks68(out.flame.posed)[..., :2] + 1) / 2 * crop_size
-
-def mesh_outline(points) -> np.ndarray:
-    "Closed convex hull `[K+1, 2]` of 2-D points `[N, 2]` (any pixel space)."
-    from scipy.spatial import ConvexHull
-    p = np.asarray(points, dtype=np.float64)
-    h = p[ConvexHull(p).vertices]
-    return np.r_[h, h[:1]]
-
-def draw_crop(ax, image: Tensor, pred=None, true=None, mesh_px=None, title=None):
-    "One normalised crop `[3,H,W]` with landmarks pred/true `[68,2]` and the outline of `mesh_px` `[V,2]` (crop px)."
-    from trans3dhead.data import denormalize_image
-    im = denormalize_image(image)
-    ax.imshow(im, extent=(0, im.shape[1], im.shape[0], 0)); ax.axis('off')
-    if mesh_px is not None: ax.plot(*mesh_outline(_np(mesh_px)).T, '-', c='deepskyblue', lw=1)
-    if true is not None: ax.scatter(*_np(true).T, s=5, c='lime', label='true')
-    if pred is not None: ax.scatter(*_np(pred).T, s=5, c='red', label='predicted')
-    if title: ax.set_title(title, fontsize=8)
-
-def _np(t) -> np.ndarray: return t.detach().float().cpu().numpy() if isinstance(t, Tensor) else np.asarray(t)
-
-def show_results(learn: Learner, batch: dict | None = None, max_n: int = 4, ncols: int = 4, size: float = 3.):
-    "Predicted (red) vs true (green) landmarks and the predicted mesh outline (blue) on validation crops. -> Figure"
-    import matplotlib.pyplot as plt
-    batch = batch if batch is not None else learn.dls.valid.one_batch()
-    out, m = predict_batch(learn.model, batch), bare_model(learn.model)
-    lmk = crop_landmarks(out, m.flame, m.crop_size)
-    n = min(max_n, len(lmk)); nr = math.ceil(n / ncols)
-    fig, axs = plt.subplots(nr, min(n, ncols), figsize=(size * min(n, ncols), size * nr), squeeze=False)
-    for ax in axs.flat: ax.axis('off')
-    for i, ax in zip(range(n), axs.flat):
-        draw_crop(ax, batch['image'][i], lmk[i], batch.get('landmarks', [None] * n)[i], out.flame.projected[i],
-                  str(batch.get('item_id', [''] * n)[i]))
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/14_learner.ipynb #15c8836d
-def mean_face_px(model: nn.Module) -> Tensor:
-    "The landmark branch's mean face F_a `[68,2]` in crop pixels."
-    m = bare_model(model)
-    return to_crop_px(m.landmark_branch.regress.mean_face.detach(), m.crop_size)
-
-def plot_marr_layers(model: nn.Module, batch: dict, i: int = 0, size: float = 3.):
-    "Fig. 7: item `i` of `batch` with the mean face, then the landmarks after each decoder layer (red) and the truth (green)."
-    import matplotlib.pyplot as plt
-    m = bare_model(model)
-    if m.landmark_branch is None or not hasattr(m.landmark_branch.regress, 'mean_face'):
-        raise ConfigError("plot_marr_layers needs a model with MARR (cfg.marr=True and a landmark branch)")
-    out = predict_batch(m, batch)
-    steps = [('mean face', mean_face_px(m))] + [(f'layer {l + 1}', out.landmarks_layers[l, i]) for l in range(len(out.landmarks_layers))]
-    fig, axs = plt.subplots(1, len(steps), figsize=(size * len(steps), size), squeeze=False)
-    for ax, (name, p) in zip(axs[0], steps): draw_crop(ax, batch['image'][i], p, batch.get('landmarks', [None] * (i + 1))[i], title=name)
-    fig.tight_layout()
-    return fig
-
-def head_box_px(batch: dict) -> Tensor:
-    "Head box size √(w·h) in crop px `[B]` from `bbox` `[B,4]` (original px) and the crop scale `crop[:, 2]`."
-    return (batch['bbox'][:, 2] * batch['bbox'][:, 3]).sqrt() * batch['crop'][:, 2]
-
-@torch.no_grad()
-def marr_residuals(model: nn.Module, dl, max_batches: int | None = None) -> Tensor:
-    "Residuals of every decoder layer over `dl`, divided by the head box size: `[L, N, 68, 2]`."
-    rs = []
-    for k, b in enumerate(dl):
-        if max_batches is not None and k >= max_batches: break
-        out = predict_batch(model, b)
-        if out.residuals is None: raise ConfigError("the model has no MARR residuals (cfg.marr=False)")
-        rs.append((out.residuals / head_box_px(b).to(out.residuals.device)[None, :, None, None]).cpu())
-    return torch.cat(rs, 1)
-
-def plot_residual_histograms(res: Tensor, bins: int = 50, size: float = 3.):
-    "Fig. 8: histogram of |normalised residuals| `res` `[L, N, 68, 2]`, one panel per decoder layer. -> Figure"
-    import matplotlib.pyplot as plt
-    a = res.abs().flatten(1).numpy()
-    edges = np.linspace(0, max(a.max(), 1e-6), bins + 1)
-    fig, axs = plt.subplots(1, len(a), figsize=(size * len(a), size * 0.8), squeeze=False, sharey=True)
-    for l, (ax, v) in enumerate(zip(axs[0], a)):
-        ax.hist(v, bins=edges, color='C0'); ax.set_title(f'decoder layer {l + 1}', fontsize=9)
-        ax.set_xlabel('|residual| / head box')
-    axs[0][0].set_ylabel('count'); fig.tight_layout()
-    return fig
-
-# %% ../nbs/14_learner.ipynb #ffcc4d58
-MODEL_FORMAT = 'trans3dhead-model'
-
-def export_model(learn_or_model, path, cfg: ModelConfig | None = None, mean_face=None) -> Path:
-    "Write model folder `path` (weights.pth, config.json, mean_face.npy) from a learner (or a model plus `cfg`, `mean_face`)."
-    model = getattr(learn_or_model, 'model', learn_or_model)
-    cfg = cfg or getattr(learn_or_model, 'cfg', None)
-    if cfg is None: raise ConfigError("export_model: give `cfg` (the ModelConfig the model was built from)")
-    m = bare_model(model)
-    if mean_face is None:
-        mean_face = getattr(learn_or_model, 'mean_face', None)
-        lb = getattr(m, 'landmark_branch', None)
-        if mean_face is None and lb is not None and hasattr(lb.regress, 'mean_face'): mean_face = lb.regress.mean_face.detach()
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    atomic_torch_save(model_state(m), path / 'weights.pth')
-    meta = dict(format=MODEL_FORMAT, version=1, arch=arch_of(m), config=asdict(cfg), flame_n_vertices=int(m.flame.n_vertices))
-    atomic_write_text(path / 'config.json', json.dumps(meta, indent=1))
-    if mean_face is not None:
-        atomic_write(path / 'mean_face.npy', lambda f: np.save(f, _np(mean_face).astype(np.float32), allow_pickle=False))
-    return path
-
-def _read_model_folder(path: Path) -> tuple[dict, dict, np.ndarray | None]:
-    for f in ('weights.pth', 'config.json'):
-        if not (path / f).is_file(): raise CheckpointError(f"{path}: no {f}; a model folder from export_model holds weights.pth, config.json, mean_face.npy")
-    try: meta = json.loads((path / 'config.json').read_text())
-    except json.JSONDecodeError as e: raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e})") from e
-    if meta.get('format') != MODEL_FORMAT: raise CheckpointError(f"{path / 'config.json'}: not a trans3dhead model (format {meta.get('format')!r})")
-    try: sd = torch.load(path / 'weights.pth', map_location='cpu', weights_only=True)
-    except Exception as e: raise CheckpointError(f"{path / 'weights.pth'}: cannot read the weights ({str(e)[:200]})") from e
-    mf = np.load(path / 'mean_face.npy', allow_pickle=False) if (path / 'mean_face.npy').is_file() else None
-    return meta, sd, mf
-
-def load_model(path, flame_dir=None, device='cpu') -> nn.Module:
-    "Rebuild a model from an `export_model` folder or a training checkpoint `last.pth`; eval mode, on `device`."
-    path = Path(path)
-    if path.is_dir(): meta, sd, mf = _read_model_folder(path)
-    elif path.is_file():
-        ck = read_checkpoint(path)
-        meta, sd, mf = dict(config=ck['config'], arch=ck.get('arch', 'trans3dhead')), ck['model'], ck['mean_face']
-        if meta['config'] is None: raise CheckpointError(f"{path}: the checkpoint has no model config")
-    else: raise CheckpointError(f"{path}: no such model folder or checkpoint")
-    try: cfg = ModelConfig(**{**meta['config'], 'pretrained': False, 'backbone_weights': None}).validate()
-    except TypeError as e: raise CheckpointError(f"{path}: config has unknown fields ({e}); made by another trans3dhead version?") from e
-    model = build_arch(meta.get('arch', 'trans3dhead'), cfg, None if mf is None else _np(mf), flame_dir)
-    nv = meta.get('flame_n_vertices')
-    if nv is not None and nv != model.flame.n_vertices:
-        raise CheckpointError(f"{path}: trained with a FLAME model of {nv} vertices, but {model.flame.flame_dir} has "
-                              f"{model.flame.n_vertices}: point flame_dir at the FLAME folder used for training")
-    load_model_state(model, sd, str(path))
-    model.cfg = cfg
-    return model.to(device).eval()
-
-# %% ../nbs/14_learner.ipynb #d08d48eb
+# %% ../nbs/14_learner.ipynb #298c4a8a
 def train(data, out='runs/trans3dhead', epochs: int = 360, bs: int = 32, preset_name: str = 'trans3dhead',
           backbone: str | None = None, size: int = 256, lr: float = 1e-4, schedule: str = 'paper', workers: int | None = None,
           flame_dir=None, resume: bool = False, pretrained: bool = True, z5: bool = True, chamfer: bool = True,
           precision: str = 'auto', progress: bool = True, seed: int | None = 0, arch: str = 'trans3dhead') -> Path:
     "Train on DAD-3DHeads-format folder `data`; checkpoints, loss log and the exported model go to `out`. -> exported model folder"
-    from trans3dhead.data import get_dls
-    from fastai.torch_core import set_seed
     if seed is not None: set_seed(seed)
     data, out = Path(data), Path(out)
     if not data.is_dir(): raise DataError(f"--data {data}: no such folder; give a DAD-3DHeads-format folder (real data or trans3dhead_synth output)")
@@ -602,7 +246,7 @@ def train(data, out='runs/trans3dhead', epochs: int = 360, bs: int = 32, preset_
     with distributed_ctx() as dev:
         dls = get_dls(data, bs=bs, num_workers=workers, flame_dir=flame_dir, crop_size=size, device=dev)
         mf = None
-        if resume and cfg.landmark_branch: mf = _np(read_checkpoint(ckpt)['mean_face'])
+        if resume and cfg.landmark_branch: mf = to_numpy(read_checkpoint(ckpt)['mean_face'])
         learn = get_learner(dls, cfg, mean_face=mf, flame_dir=flame_dir, lr=lr, schedule=schedule, z5=z5, chamfer=chamfer,
                             precision=precision, ckpt_dir=out, terms_file=out / 'loss_terms.jsonl' if is_rank0() else None,
                             device=dev, path=out, arch=arch)
@@ -610,6 +254,7 @@ def train(data, out='runs/trans3dhead', epochs: int = 360, bs: int = 32, preset_
         with ddp(learn): fit_schedule(learn, epochs, resume=ckpt if resume else None)
         return export_model(learn, out / 'model') if is_rank0() else out / 'model'
 
+# %% ../nbs/14_learner.ipynb #3aff1794
 @call_parse
 def main(data: Param("DAD-3DHeads-format data folder (real, or SynthHeads from trans3dhead_synth)", str) = None,
          out: Param("run folder: last.pth, loss_terms.jsonl, model/", str) = 'runs/trans3dhead',
