@@ -62,7 +62,8 @@ def test_cli_errors(setup, tmp_path):
 def test_obj_round_trip_and_mapping(setup, tmp_path):
     from trans3dhead.inference import predict, write_obj, read_obj, crop_input, head_crop
     from trans3dhead.checkpoint import load_model
-    from trans3dhead.data import load_image, orig_to_crop
+    from trans3dhead.data import load_image
+    from trans3dhead.spaces import orig_to_crop
     tmp, fdir, root, mdir, entries = setup
     model = load_model(mdir, flame_dir=fdir)
     e = entries[1]
@@ -76,7 +77,7 @@ def test_obj_round_trip_and_mapping(setup, tmp_path):
     assert np.allclose(orig_to_crop(f.landmarks, f.crop), o.landmarks[0].double().numpy(), atol=1e-3)
     assert np.allclose(orig_to_crop(f.vertices[:, :2], f.crop), o.flame.projected[0].double().numpy(), atol=1e-3)
     # and the mapping is the data set's: the ground-truth landmarks in original px, taken to crop px and back, are unchanged
-    from trans3dhead.data import crop_to_orig
+    from trans3dhead.spaces import crop_to_orig
     pts = np.random.default_rng(0).uniform(0, 300, (68, 2))
     assert np.allclose(crop_to_orig(orig_to_crop(pts, f.crop), f.crop), pts)
 

@@ -7,8 +7,9 @@ import torch
 from scipy.spatial.transform import Rotation as SR
 
 flame = pytest.importorskip('trans3dhead.flame')
-from trans3dhead.metrics import (batch_chamfer, batch_nme, batch_pose_error, batch_z5, evaluate, load_ground_truth,
-                                 read_submission, submission_entries, write_submission, camera_space)
+from trans3dhead.metrics import batch_chamfer, batch_nme, batch_pose_error, batch_z5, evaluate, load_ground_truth, read_submission, submission_entries, write_submission
+from trans3dhead.spaces import camera_space, project_model_view
+from trans3dhead.testing import make_tiny_flame
 
 
 @pytest.fixture(scope='module')
@@ -18,7 +19,7 @@ def layer(tmp_path_factory):
         from trans3dhead.default_head import default_head_dir
         return flame.FlameLayer(default_head_dir())
     except ImportError:
-        return flame.FlameLayer(flame.make_tiny_flame(tmp_path_factory.mktemp('tiny_flame')))
+        return flame.FlameLayer(make_tiny_flame(tmp_path_factory.mktemp('tiny_flame')))
 
 
 def make_case(layer, tmp_path, B=2, H=480, seed=0):
@@ -43,7 +44,7 @@ def make_case(layer, tmp_path, B=2, H=480, seed=0):
         items.append(dict(item_id=iid, annotation_path=f'val/annotations/{iid}.json', img_path=f'val/images/{iid}.png',
                           bbox=[150, 100, 200, 240], attributes=dict(pose=['front', 'sided'][i])))
         l68 = layer.landmarks68(verts[i][None].float()).double()
-        px = flame.project_model_view(l68, mv[i][None], torch.tensor(P)[None], [H])[0]
+        px = project_model_view(l68, mv[i][None], torch.tensor(P)[None], [H])[0]
         lmk_crop.append((px - crop[i, :2]) * crop[i, 2])
     json.dump(items, open(root / 'val.json', 'w'))
     batch = dict(landmarks=torch.stack(lmk_crop), bbox=torch.tensor([i['bbox'] for i in items], dtype=torch.float64),

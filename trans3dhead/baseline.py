@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .errors import ConfigError
-from .model import (ModelConfig, ModelOutput, backbone_body, init_param_bias, template_landmarks, to_crop_px,
+from .spaces import CROP_SIZE, to_crop_pixels
+from .model import (ModelConfig, ModelOutput, backbone_body, init_param_bias, template_landmarks,
                                _flame_layer)
 
 # %% ../nbs/11_baseline.ipynb #e5b76400
@@ -54,7 +55,7 @@ _STAGE_CH = {'resnet50': (256, 512, 1024, 2048), 'resnet18': (64, 128, 256, 512)
 class DAD3DNetBaseline(nn.Module):
     "DAD-3DNet-style model: images `[B,3,H,W]` -> ModelOutput (+ heatmap logits `[B, 68, H/4, W/4]`)."
     def __init__(self, body:nn.Sequential, stage_channels:tuple, flame:nn.Module, n_params:int=413, c:int=256,
-                 n_points:int=68, hidden:int=512, crop_size:int=256):
+                 n_points:int=68, hidden:int=512, crop_size:int=CROP_SIZE):
         super().__init__()
         c1, c2, c3, c4 = stage_channels
         self.stem, self.stages = body[:4], nn.ModuleList(body[4:8])          # conv1/bn/relu/maxpool, layer1..layer4
@@ -76,7 +77,7 @@ class DAD3DNetBaseline(nn.Module):
         f3 = f3 + self.fuse_hm(pooled) + self.fuse_fpn(p[2])                            # fused back into stage 3
         g = self.stages[3](f3).mean((2, 3))                                             # stage 4, pooled: [B, C4]
         params = torch.cat([3 * torch.tanh(self.head_shape(g)), self.head_pose(g)], -1)  # [B, P]
-        lmk = to_crop_px(self.head_lmk(g).view(-1, self.n_points, 2), self.crop_size)    # [B, 68, 2] crop px
+        lmk = to_crop_pixels(self.head_lmk(g).view(-1, self.n_points, 2), self.crop_size)    # [B, 68, 2] crop px
         return ModelOutput(params=params, flame=self.flame(params), landmarks=lmk, landmarks_layers=lmk[None],
                            residuals=None, params_layers=params[None], heatmaps=hm)
 

@@ -80,7 +80,7 @@ def predict_split(model, root, split: str, bs: int = 16) -> dict:
     with torch.no_grad():
         for b in dad_dataloader(ds, bs, num_workers=0):
             b = {k: (v.to(dev) if isinstance(v, torch.Tensor) else v) for k, v in b.items()}
-            entries.update(submission_entries(model(b['image']), b, model.flame, model.crop_size))
+            entries.update(submission_entries(model(b['image']), b, model.flame))
     return entries
 
 def score(model, root, split: str, submission_path, name: str):

@@ -13,9 +13,9 @@ from torch import nn, Tensor
 from PIL import Image
 from fastcore.script import call_parse, Param, store_true
 from .errors import Trans3DHeadError, DataError, ConfigError
-from .data import (load_image, crop_image, crop_transform, expand_bbox, normalize_image, crop_to_orig,
-                              EVAL_MARGIN, CROP_SIZE)
-from .metrics import posed_to_image
+from .data import load_image, crop_image, normalize_image, EVAL_MARGIN
+from .spaces import crop_transform, expand_bbox, crop_to_orig, CROP_SIZE
+from .spaces import posed_to_image
 from fastai.torch_core import default_device
 from .checkpoint import load_model, to_numpy
 from .distributed import bare_model

@@ -29,6 +29,7 @@ from .losses import BaselineLoss, MultiInfoLoss
 from .meanface import mean_face
 from .metrics import dad_metrics
 from .model import ModelConfig, preset, PRESETS
+from .spaces import CROP_SIZE
 
 # %% auto #0
 __all__ = ['paper_adam', 'split_batch', 'TermsLoss', 'backbone_modules', 'head_splitter', 'discriminative_lr', 'decay_epoch',
@@ -228,7 +229,7 @@ def fit_schedule(learn: Learner, n_epoch: int, resume=None, schedule: str | None
 
 # %% ../nbs/14_learner.ipynb #298c4a8a
 def train(data, out='runs/trans3dhead', epochs: int = 360, bs: int = 32, preset_name: str = 'trans3dhead',
-          backbone: str | None = None, size: int = 256, lr: float = 1e-4, schedule: str = 'paper', workers: int | None = None,
+          backbone: str | None = None, size: int = CROP_SIZE, lr: float = 1e-4, schedule: str = 'paper', workers: int | None = None,
           flame_dir=None, resume: bool = False, pretrained: bool = True, z5: bool = True, chamfer: bool = True,
           precision: str = 'auto', progress: bool = True, seed: int | None = 0, arch: str = 'trans3dhead') -> Path:
     "Train on DAD-3DHeads-format folder `data`; checkpoints, loss log and the exported model go to `out`. -> exported model folder"
@@ -262,7 +263,7 @@ def main(data: Param("DAD-3DHeads-format data folder (real, or SynthHeads from t
          bs: Param("batch size per process (paper: 32)", int) = 32,
          preset: Param(f"model preset: {', '.join(PRESETS)}", str) = 'trans3dhead',
          backbone: Param("override the preset's backbone: resnet50, resnet18, mobilenet_v2", str) = None,
-         size: Param("crop size in pixels (paper: 256)", int) = 256,
+         size: Param("crop size in pixels (paper: 256)", int) = CROP_SIZE,
          lr: Param("learning rate (backbone x0.1)", float) = 1e-4,
          schedule: Param("paper (step /10 at 2/3) or one_cycle", str) = 'paper',
          workers: Param("DataLoader worker processes (default: up to 4)", int) = None,

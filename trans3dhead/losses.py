@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from .errors import ConfigError
 from .rotation import wrap_degrees
+from .spaces import CROP_SIZE
 
 # %% auto #0
 __all__ = ['BASELINE_WEIGHTS', 'LossWeights', 'landmark_loss', 'normalise_by', 'shape_loss', 'reprojection_loss', 'euler_loss',
@@ -34,7 +35,7 @@ class LossWeights:
 BASELINE_WEIGHTS = LossWeights(lmk=100.0, v3d=50.0, reproj=0.05, euler=0.0)
 
 # %% ../nbs/12_losses.ipynb #b28ac40c
-def landmark_loss(pred: Tensor, target: Tensor, norm: float = 256.0) -> Tensor:
+def landmark_loss(pred: Tensor, target: Tensor, norm: float = CROP_SIZE) -> Tensor:
     """SmoothL1 between landmarks in crop pixels, both divided by `norm` (the crop size).
     pred: [B,68,2] or [L,B,68,2] (every decoder layer; the mean over layers is returned); target: [B,68,2]. -> scalar."""
     return F.smooth_l1_loss(pred / norm, (target / norm).expand_as(pred))
@@ -66,7 +67,7 @@ def _zero(like: Tensor) -> Tensor: return like.new_zeros(())
 class MultiInfoLoss:
     "Eq. 8: λ1·L_lmk + λ2·L_3D + λ3·L_reproj + λ4·L_euler on a `ModelOutput` and a batch dict."
     def __init__(self, flame=None, weights: LossWeights | None = None, aux_layers: bool = True, euler: bool = True,
-                 head_idx: Tensor | None = None, crop_size: int = 256, lmk_norm: float | None = None, reproj_norm: float = 1.0):
+                 head_idx: Tensor | None = None, crop_size: int = CROP_SIZE, lmk_norm: float | None = None, reproj_norm: float = 1.0):
         "`flame`: a FlameLayer (only its `head_idx` is used) or give `head_idx` [Vh] directly; `lmk_norm` defaults to `crop_size`."
         if head_idx is None:
             if flame is None: raise ConfigError("MultiInfoLoss needs `flame` (a FlameLayer) or `head_idx` (vertex indices of the head subset).")

@@ -11,8 +11,9 @@ import hashlib, json, warnings
 from pathlib import Path
 import numpy as np
 
-from .data import DAD3DHeads, find_split_json, EVAL_MARGIN, CROP_SIZE
-from .flame import to_normalised   # crop px -> [-1, 1]: 2p / crop_size - 1
+from .data import DAD3DHeads, find_split_json, EVAL_MARGIN
+from .spaces import CROP_SIZE
+from .spaces import to_normalised   # crop px -> [-1, 1]: 2p / crop_size - 1
 
 # %% ../nbs/06_meanface.ipynb #e6bba6ec
 MEAN_FACE_RULE = f"eval crop: bbox + {EVAL_MARGIN:.0%} per side, square, longest side -> crop_size; p_norm = 2 p / crop_size - 1"

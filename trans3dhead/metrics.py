@@ -13,18 +13,20 @@ from torch import Tensor
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
 from .errors import DataError, Trans3DHeadError
+from .data import find_split_json, image_size, load_annotation, parse_split_entry, read_json
 from .files import atomic_write_text
-from .data import crop_to_orig
-from .flame import KEYPOINTS7, project_model_view   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
+from .spaces import FLIP_YZ, camera_space, crop_to_orig, posed_to_image, to_crop_pixels
+from .flame import KEYPOINTS7   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
+from .spaces import project_model_view
 
 # %% auto #0
-__all__ = ['FLIP_YZ', 'YAW_BINS', 'SUBMISSION_SHAPES', 'METRIC_COLUMNS', 'box_size', 'landmark_box_size', 'nme', 'knn_indices',
+__all__ = ['YAW_BINS', 'SUBMISSION_SHAPES', 'METRIC_COLUMNS', 'box_size', 'landmark_box_size', 'nme', 'knn_indices',
            'z5_accuracy', 'similarity_procrustes', 'nearest_sq_dist', 'scale_to_eye_distance', 'chamfer_distance',
-           'pose_error', 'camera_space', 'posed_to_image', 'landmarks68_of', 'predicted_landmarks', 'batch_nme',
-           'batch_z5', 'batch_chamfer', 'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric', 'ChamferMetric',
-           'PoseErrorMetric', 'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae', 'aflw2000_nme',
-           'submission_entries', 'write_submission', 'read_submission', 'GTItem', 'load_ground_truth', 'sample_metrics',
-           'evaluate', 'summary_table', 'attribute_tables', 'format_report', 'main']
+           'pose_error', 'landmarks68_of', 'predicted_landmarks', 'batch_nme', 'batch_z5', 'batch_chamfer',
+           'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric', 'ChamferMetric', 'PoseErrorMetric',
+           'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae', 'aflw2000_nme', 'submission_entries',
+           'write_submission', 'read_submission', 'GTItem', 'load_ground_truth', 'sample_metrics', 'evaluate',
+           'summary_table', 'attribute_tables', 'format_report', 'main']
 
 # %% ../nbs/13_metrics.ipynb #b8e1b419
 def box_size(bbox: Tensor) -> Tensor:
@@ -97,20 +99,6 @@ def pose_error(R_pred: Tensor, R_gt: Tensor) -> Tensor:
     D = R_pred @ R_gt.transpose(-1, -2)
     return (torch.eye(3, dtype=D.dtype, device=D.device) - D).flatten(-2).norm(dim=-1)
 
-# %% ../nbs/13_metrics.ipynb #09309357
-FLIP_YZ = (1.0, -1.0, -1.0)
-
-def camera_space(vertices: Tensor, model_view: Tensor) -> Tensor:
-    "FLAME model space vertices [...,V,3] -> camera space (OpenCV, z away from the camera): diag(1,−1,−1)·(MV·v)[:3]. mv [...,4,4]"
-    v = vertices @ model_view[..., :3, :3].transpose(-1, -2) + model_view[..., None, :3, 3]
-    return v * v.new_tensor(FLIP_YZ)
-
-def posed_to_image(posed: Tensor, crop: Tensor, crop_size: int = 256) -> Tensor:
-    "Normalised crop coordinates [B,V,3] -> original-image pixels [B,V,3] (x right, y down; z away from the camera, same pixel scale)."
-    px = posed * (crop_size / 2)
-    px = torch.cat([px[..., :2] + crop_size / 2, px[..., 2:]], -1)
-    return crop_to_orig(px, crop)
-
 # %% ../nbs/13_metrics.ipynb #5a062aa1
 def _mesh_dtype(mesh):
     fl = [b for b in mesh.buffers() if b.is_floating_point()] if hasattr(mesh, 'buffers') else []
@@ -121,15 +109,16 @@ def landmarks68_of(mesh, verts: Tensor) -> Tensor:
     dt = _mesh_dtype(mesh)
     return mesh.landmarks68(verts if dt is None else verts.to(dt)).to(verts.dtype)
 
-def predicted_landmarks(out, mesh=None, crop_size: int = 256) -> Tensor:
-    "68 landmarks [B,68,2] in crop pixels: the landmark branch's, or FLAME's projected ones when there is none (only-3DMM)."
+def predicted_landmarks(out, mesh=None) -> Tensor:
+    """68 landmarks [B,68,2] in crop pixels: the landmark branch's, or (only-3DMM) FLAME's landmarks of the posed mesh
+    in the crop of `mesh.crop_size` pixels (the FLAME layer's, which is the model's)."""
     if getattr(out, 'landmarks', None) is not None: return out.landmarks
     if mesh is None: raise ValueError("only-3DMM output: pass the FLAME layer (`mesh`) to get landmarks from the mesh")
-    return (landmarks68_of(mesh, out.flame.posed)[..., :2] + 1) / 2 * crop_size
+    return to_crop_pixels(landmarks68_of(mesh, out.flame.posed), mesh.crop_size)
 
-def batch_nme(out, batch, mesh=None, crop_size: int = 256) -> Tensor:
+def batch_nme(out, batch, mesh=None) -> Tensor:
     "NME ×100 per sample [B]: crop-pixel errors divided by the crop scale s are original pixels, normalised by √(w·h) of bbox."
-    err = (predicted_landmarks(out, mesh, crop_size) - batch['landmarks']).norm(dim=-1).mean(-1)
+    err = (predicted_landmarks(out, mesh) - batch['landmarks']).norm(dim=-1).mean(-1)
     return err / batch['crop'][:, 2] / box_size(batch['bbox']) * 100
 
 def batch_z5(out, batch, mesh) -> Tensor:
@@ -209,11 +198,11 @@ def aflw2000_nme(pred: Tensor, gt: Tensor, gt_yaw: Tensor) -> dict:
 # %% ../nbs/13_metrics.ipynb #f82ea614
 SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7_landmarks_3d': (7, 3), 'rotation_matrix': (3, 3)}
 
-def submission_entries(out, batch, mesh, crop_size: int = 256) -> dict:
+def submission_entries(out, batch, mesh) -> dict:
     "Submission entries {item_id: {key: np.ndarray}} for one batch of a `ModelOutput` (see above for the spaces)."
     crop = batch['crop']
-    lmk = crop_to_orig(predicted_landmarks(out, mesh, crop_size).detach(), crop)
-    verts = posed_to_image(out.flame.posed.detach(), crop, crop_size)
+    lmk = crop_to_orig(predicted_landmarks(out, mesh).detach(), crop)
+    verts = posed_to_image(out.flame.posed.detach(), crop, mesh.crop_size)
     kp7 = landmarks68_of(mesh, verts)[:, list(KEYPOINTS7)]
     rot = out.flame.rotation.detach()
     return {str(i): {'68_landmarks_2d': l.cpu().numpy(), 'N_landmarks_3d': v.cpu().numpy(), '7_landmarks_3d': k.cpu().numpy(),
@@ -257,31 +246,23 @@ class GTItem:
     bbox: tuple
     attributes: dict | None = None
 
-def _read_json(path, what):
-    if not Path(path).is_file(): raise DataError(f"{what} {path} does not exist.")
-    try: return json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{what} {path} is not valid json: {e}") from None
-
-def _image_height(path) -> int:
-    from PIL import Image
-    try:
-        with Image.open(path) as im: return im.size[1]
-    except (FileNotFoundError, OSError) as e: raise DataError(f"image {path} is missing or unreadable ({e}); needed for its height.") from None
-
 def load_ground_truth(root, split: str = 'val') -> list[GTItem]:
-    "Ground truth of a DAD-3DHeads-format split: [GTItem]. The test split has no annotations (DataError)."
-    from trans3dhead.data import find_split_json     # <root>/<split>/<split>.json or <root>/<split>.json
+    """Ground truth of a DAD-3DHeads-format split: [GTItem], read and checked by the data module's readers (split file,
+    entries, annotations, image headers). The test split has no annotations (DataError)."""
     root = Path(root)
-    if not root.is_dir(): raise DataError(f"dataset root {root} is not a folder (expected <root>/{split}/{split}.json and {split}/annotations/).")
-    items = _read_json(find_split_json(root, split), 'split file')
+    if not root.is_dir():
+        raise DataError(f"dataset root {root} is not a folder (expected <root>/{split}/{split}.json and {split}/annotations/).")
+    path = find_split_json(root, split)
+    items = read_json(path)
+    if not isinstance(items, list): raise DataError(f"{path}: expected a JSON list of items.")
     res = []
-    for it in items:
-        if 'annotation_path' not in it:
-            raise DataError(f"{root / f'{split}.json'}: item {it.get('item_id')!r} has no annotation_path (the test split's ground truth is private).")
-        a = _read_json(root / it['annotation_path'], 'annotation')
-        try: v, mv, P = (np.asarray(a[k], np.float64) for k in ('vertices', 'model_view_matrix', 'projection_matrix'))
-        except KeyError as e: raise DataError(f"annotation {root / it['annotation_path']} lacks {e}.") from None
-        res.append(GTItem(str(it['item_id']), v, mv, P, _image_height(root / it['img_path']), tuple(it['bbox']), it.get('attributes')))
+    for i, e in enumerate(items):
+        if isinstance(e, dict) and not e.get('annotation_path'):
+            raise DataError(f"{path}: item {e.get('item_id')!r} has no annotation_path (the test split's ground truth is private).")
+        ent = parse_split_entry(e, root, annotated=True, where=f"{path} entry {i}")
+        a = load_annotation(ent['annotation_path'])
+        res.append(GTItem(ent['item_id'], a['vertices'].astype(np.float64), a['model_view'], a['projection'],
+                          image_size(ent['img_path'])[1], tuple(ent['bbox']), ent['attributes'] or None))
     return res
 
 def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:

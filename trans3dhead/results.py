@@ -15,11 +15,12 @@ from .checkpoint import to_numpy
 from .data import denormalize_image
 from .distributed import bare_model
 from .errors import ConfigError
-from .model import to_crop_px
+from .metrics import predicted_landmarks
+from .spaces import to_crop_pixels
 
 # %% auto #0
-__all__ = ['predict_batch', 'crop_landmarks', 'mesh_outline', 'draw_crop', 'show_results', 'mean_face_px', 'plot_marr_layers',
-           'head_box_px', 'marr_residuals', 'plot_residual_histograms']
+__all__ = ['predict_batch', 'mesh_outline', 'draw_crop', 'show_results', 'mean_face_px', 'plot_marr_layers', 'head_box_px',
+           'marr_residuals', 'plot_residual_histograms']
 
 # %% ../nbs/14c_results.ipynb #af6244a2
 @torch.no_grad()
@@ -30,12 +31,6 @@ def predict_batch(model: nn.Module, batch: dict):
     m.eval()
     try: return m(batch['image'].to(dev))
     finally: m.train(was)
-
-# %% ../nbs/14c_results.ipynb #4297af4b
-def crop_landmarks(out, flame=None, crop_size: int = 256) -> Tensor:
-    "`[B,68,2]` crop px: the landmark branch's prediction, or FLAME's 68 landmarks of the posed mesh when there is none."
-    if out.landmarks is not None: return out.landmarks
-    return (flame.landmarks68(out.flame.posed)[..., :2] + 1) / 2 * crop_size
 
 # %% ../nbs/14c_results.ipynb #19063304
 def mesh_outline(points) -> np.ndarray:
@@ -59,7 +54,7 @@ def show_results(learn: Learner, batch: dict | None = None, max_n: int = 4, ncol
     "Predicted (red) vs true (green) landmarks and the predicted mesh outline (blue) on validation crops. -> Figure"
     batch = batch if batch is not None else learn.dls.valid.one_batch()
     out, m = predict_batch(learn.model, batch), bare_model(learn.model)
-    lmk = crop_landmarks(out, m.flame, m.crop_size)
+    lmk = predicted_landmarks(out, m.flame)
     n = min(max_n, len(lmk)); nr = math.ceil(n / ncols)
     fig, axs = plt.subplots(nr, min(n, ncols), figsize=(size * min(n, ncols), size * nr), squeeze=False)
     for ax in axs.flat: ax.axis('off')
@@ -73,7 +68,7 @@ def show_results(learn: Learner, batch: dict | None = None, max_n: int = 4, ncol
 def mean_face_px(model: nn.Module) -> Tensor:
     "The landmark branch's mean face F_a `[68,2]` in crop pixels."
     m = bare_model(model)
-    return to_crop_px(m.landmark_branch.regress.mean_face.detach(), m.crop_size)
+    return to_crop_pixels(m.landmark_branch.regress.mean_face.detach(), m.crop_size)
 
 # %% ../nbs/14c_results.ipynb #4917a34b
 def plot_marr_layers(model: nn.Module, batch: dict, i: int = 0, size: float = 3.):

@@ -522,7 +522,7 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
 def check_item(root, entry:dict, head:HeadModel, renderer:MeshRenderer|None=None) -> dict:
     "Re-render an annotated item from its json: {'max_px': GL vs `flame.project_model_view` [px], 'n_drawn', 'covered', 'visible': head vertices in the mask / visible}."
     import torch
-    from trans3dhead.flame import project_model_view
+    from trans3dhead.spaces import project_model_view
     from trans3dhead.render import projection_agreement, visible_mask_coverage
     renderer = renderer or MeshRenderer(); root = Path(root)
     a = json.loads((root / entry['annotation_path']).read_text())
@@ -540,7 +540,8 @@ def check_item(root, entry:dict, head:HeadModel, renderer:MeshRenderer|None=None
 def show_synth(root, split:str='train', n:int=8, flame_dir=None, ncols:int=4):
     "Grid of `n` items of a SynthHeads/DAD-3DHeads `split` with the reprojected 68 landmarks and the bbox."
     import torch, matplotlib.pyplot as plt
-    from trans3dhead.flame import FlameLayer, project_model_view
+    from trans3dhead.flame import FlameLayer
+    from trans3dhead.spaces import project_model_view
     root = Path(root); items = json.loads((root / split / f"{split}.json").read_text())[:n]
     layer = FlameLayer(flame_dir)
     nrows = (len(items) + ncols - 1) // ncols

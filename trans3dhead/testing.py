@@ -14,7 +14,8 @@ from PIL import Image
 from scipy.io import savemat
 from scipy.spatial.transform import Rotation
 
-from .data import get_dls, get_flame, project_to_image
+from .data import get_dls, get_flame
+from .spaces import project_to_image
 from .learner import fit_schedule, get_learner
 from .model import preset
 from .flame import neutral_params
