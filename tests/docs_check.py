@@ -81,7 +81,9 @@ def write_readme():
 
 def build():
     if shutil.which('quarto'): subprocess.run(['nbdev_docs'], cwd=ROOT, check=True)
-    else: build_with_nbconvert(); write_readme()
+    else:
+        build_with_nbconvert()
+        write_readme()
 
 def chromium() -> str:
     for name in ('chromium', 'chromium-browser', 'google-chrome'):

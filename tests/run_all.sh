@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 echo "== library matches notebooks"
 nbdev_export
 git diff --exit-code -- trans3dhead || { echo "trans3dhead/ differs from the notebooks: run nbdev_export and commit"; exit 1; }
+echo "== lint (ruff.toml)"
+ruff check trans3dhead tests
 echo "== notebooks"
 # One fresh process per notebook, two at a time: notebooks hold GL contexts, process pools and torch thread pools,
 # which do not survive being reused across notebooks by nbdev_test's own worker pool.

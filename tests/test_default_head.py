@@ -1,7 +1,6 @@
 "Slow end-to-end check of the default head's cache: two processes racing on the first build both get one complete folder."
 import os, subprocess, sys
 from pathlib import Path
-import numpy as np
 
 def test_default_head_dir_race(tmp_path):
     env = dict(os.environ, TRANS3DHEAD_CACHE=str(tmp_path))

@@ -1,6 +1,6 @@
 """Data-parallel training with two CPU processes (gloo) launched by torchrun: both ranks finish, rank 0 writes the checkpoint."""
 import subprocess, sys
-import pytest, torch
+import torch
 
 SCRIPT = ("import os\nfrom trans3dhead.learner import main\nmain()\n"
           "print('RANK', os.environ.get('RANK'), 'WORLD', os.environ.get('WORLD_SIZE'), 'finished', flush=True)\n")

@@ -25,7 +25,8 @@ def setup(tmp_path_factory):
 
 def test_folder_with_bad_file(setup):
     tmp, fdir, root, mdir, entries = setup
-    folder = tmp / 'mixed'; folder.mkdir(exist_ok=True)
+    folder = tmp / 'mixed'
+    folder.mkdir(exist_ok=True)
     for e in entries: shutil.copy(root / e['img_path'], folder)
     (folder / 'zz_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
     (folder / 'notes.txt').write_text('not an image: ignored')

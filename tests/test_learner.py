@@ -1,6 +1,6 @@
 """Training end to end in real processes: a run killed with SIGKILL after an epoch's checkpoint resumes at the right
 epoch, with the saved optimiser state, and ends with the same weights as an uninterrupted run."""
-import json, os, signal, subprocess, sys, time
+import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 
@@ -36,7 +36,8 @@ def test_kill_and_resume(fixture):
         assert p.poll() is None, p.stdout.read().decode()[-3000:]
         assert time.time() - t0 < 600, 'no checkpoint after 10 minutes'
         time.sleep(0.05)
-    p.send_signal(signal.SIGKILL); p.wait()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     saved = torch.load(out / 'last.pth', weights_only=True)
     k = saved['epoch']
     assert 1 <= k < EPOCHS, f'killed too late (checkpoint of epoch {k})'

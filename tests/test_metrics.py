@@ -26,14 +26,20 @@ def make_case(layer, tmp_path, B=2, H=480, seed=0):
     "GT in DAD-3DHeads' on-disk format plus a perturbed model-like output for the same items."
     g = torch.Generator().manual_seed(seed)
     n = layer.layout.n if hasattr(layer, 'layout') else 413
-    params = torch.zeros(B, n); params[:, :50] = 0.5 * torch.randn(B, 50, generator=g)
+    params = torch.zeros(B, n)
+    params[:, :50] = 0.5 * torch.randn(B, 50, generator=g)
     with torch.no_grad(): verts = layer(params).vertices.double()                     # GT vertices, model space
     R = torch.tensor(SR.from_euler('yxz', [[20, 10, 5], [-60, -15, 0]][:B], degrees=True).as_matrix())
     mv = torch.eye(4, dtype=torch.float64).repeat(B, 1, 1)
-    mv[:, :3, :3] = torch.diag(torch.tensor([1., -1., -1.], dtype=torch.float64)) @ R; mv[:, 2, 3] = -1.0
-    P = np.eye(4); P[0, 0] = P[1, 1] = 900.; P[0, 3], P[1, 3] = 320., 240.            # orthographic camera + viewport
+    mv[:, :3, :3] = torch.diag(torch.tensor([1., -1., -1.], dtype=torch.float64)) @ R
+    mv[:, 2, 3] = -1.0
+    P = np.eye(4)
+    P[0, 0] = P[1, 1] = 900.
+    P[0, 3], P[1, 3] = 320., 240.            # orthographic camera + viewport
     crop = torch.tensor([[100., 90., 0.9], [120., 80., 1.1]], dtype=torch.float64)[:B]
-    root = tmp_path / 'dad'; (root / 'val/annotations').mkdir(parents=True); (root / 'val/images').mkdir()
+    root = tmp_path / 'dad'
+    (root / 'val/annotations').mkdir(parents=True)
+    (root / 'val/images').mkdir()
     from PIL import Image
     items, lmk_crop = [], []
     for i in range(B):
@@ -51,7 +57,8 @@ def make_case(layer, tmp_path, B=2, H=480, seed=0):
                  crop=crop, vertices=verts, model_view=mv, rotation=R, item_id=[i['item_id'] for i in items])
     # a prediction: GT camera space (a similarity of it) with noise; landmarks off by a few pixels; rotation slightly off
     posed = camera_space(verts, mv) * 3.0 + 0.002 * torch.randn(verts.shape, generator=g, dtype=torch.float64)
-    out = type('Out', (), {})(); out.flame = type('F', (), {})()
+    out = type('Out', (), {})()
+    out.flame = type('F', (), {})()
     out.flame.posed, out.flame.rotation = posed, torch.tensor(SR.from_rotvec([0, 0.1, 0]).as_matrix()) @ R
     out.landmarks = batch['landmarks'] + 2.0
     return root, out, batch

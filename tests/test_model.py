@@ -2,7 +2,7 @@
 import warnings
 import pytest
 import torch
-from trans3dhead.model import preset, build_model, ModelConfig, PRESETS
+from trans3dhead.model import preset, build_model, ModelConfig
 from trans3dhead.baseline import build_baseline
 
 

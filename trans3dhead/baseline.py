@@ -14,13 +14,14 @@ from .spaces import CROP_SIZE, to_crop_pixels
 from .model import (ModelConfig, ModelOutput, backbone_body, init_param_bias, template_landmarks,
                                _flame_layer)
 
-# %% ../nbs/11_baseline.ipynb #e5b76400
+# %% ../nbs/11_baseline.ipynb #7e6c0044
 class SepConv(nn.Sequential):
     "Depthwise 3×3 + pointwise 1×1 + BN + ReLU: `[B, c, H, W] -> [B, c, H, W]`."
     def __init__(self, c:int):
         super().__init__(nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.Conv2d(c, c, 1, bias=False),
                          nn.BatchNorm2d(c), nn.ReLU(inplace=True))
 
+# %% ../nbs/11_baseline.ipynb #8962e7fa
 class Fuse(nn.Module):
     "Fast normalised fusion of k same-shape maps, then a SepConv."
     def __init__(self, k:int, c:int):
@@ -30,6 +31,7 @@ class Fuse(nn.Module):
         w = F.relu(self.w)
         return self.conv(sum(wi * x for wi, x in zip(w, xs)) / (w.sum() + 1e-4))
 
+# %% ../nbs/11_baseline.ipynb #907e040a
 class BiFPN(nn.Module):
     "One BiFPN layer over levels fine→coarse: lists of `[B, C_i, H_i, W_i]` -> lists of `[B, c, H_i, W_i]` (each level half the previous)."
     def __init__(self, in_channels:list[int], c:int=256):
@@ -65,12 +67,15 @@ class DAD3DNetBaseline(nn.Module):
         mlp = lambda n: nn.Sequential(nn.Linear(c4, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n))
         self.head_shape, self.head_pose, self.head_lmk = mlp(n_params - 10), mlp(10), mlp(2 * n_points)
         for h in (self.head_shape, self.head_pose, self.head_lmk):
-            nn.init.normal_(h[-1].weight, std=1e-3); nn.init.zeros_(h[-1].bias)
+            nn.init.normal_(h[-1].weight, std=1e-3)
+            nn.init.zeros_(h[-1].bias)
         self.flame, self.n_params, self.n_points, self.crop_size = flame, n_params, n_points, crop_size
 
     def forward(self, images:Tensor) -> ModelOutput:
         x = self.stem(images)
-        f1 = self.stages[0](x); f2 = self.stages[1](f1); f3 = self.stages[2](f2)       # strides 4, 8, 16
+        f1 = self.stages[0](x)
+        f2 = self.stages[1](f1)
+        f3 = self.stages[2](f2)       # strides 4, 8, 16
         p = self.fpn([f1, f2, f3])
         hm = self.heatmap(p[0])                                                         # [B, 68, H/4, W/4] logits
         pooled = F.adaptive_avg_pool2d(hm.sigmoid(), f3.shape[-2:])

@@ -37,7 +37,7 @@ def random_margins(lo=TRAIN_MARGIN[0], hi=TRAIN_MARGIN[1], generator=None) -> np
     "Four independent per-side margins uniform in [lo, hi] (torch RNG, so DataLoader workers differ). -> [4]"
     return (lo + (hi - lo) * torch.rand(4, generator=generator, dtype=torch.float64)).numpy()
 
-# %% ../nbs/05_data.ipynb #dd9fd4e9
+# %% ../nbs/05_data.ipynb #33d33277
 def to_rgb8(img: Image.Image) -> Image.Image:
     "Any PIL image -> 8-bit RGB: gray replicated, alpha dropped, palette expanded, 16-bit (and 32-bit int) scaled to 0..255."
     mode = img.mode
@@ -52,6 +52,7 @@ def to_rgb8(img: Image.Image) -> Image.Image:
     if mode in ('P', 'PA', 'LA', 'La', 'RGBa'): img = img.convert('RGBA')
     return img.convert('RGB')
 
+# %% ../nbs/05_data.ipynb #69291d55
 def load_image(path) -> Image.Image:
     "Read the image at `path` fully and return it as 8-bit RGB (PIL). Missing/corrupt/truncated -> `DataError`."
     path = Path(path)
@@ -66,6 +67,7 @@ def load_image(path) -> Image.Image:
                         "replace it, drop its entry from the split json, or pass skip_bad=True.") from e
     finally: ImageFile.LOAD_TRUNCATED_IMAGES = strict
 
+# %% ../nbs/05_data.ipynb #1813258b
 def image_size(path):
     "(width, height) of the image at `path` from its header only (no decoding)."
     path = Path(path)
@@ -75,6 +77,7 @@ def image_size(path):
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DataError(f"{path}: cannot read the image header ({type(e).__name__}: {e}).") from e
 
+# %% ../nbs/05_data.ipynb #bd5b325a
 def crop_image(img: Image.Image, crop, crop_size=CROP_SIZE) -> np.ndarray:
     "Sample the crop `crop` [3] = (x0, y0, s) from RGB `img` -> uint8 `[crop_size, crop_size, 3]`, zeros outside the image."
     x0, y0, s = (float(v) for v in crop)
@@ -85,18 +88,20 @@ def crop_image(img: Image.Image, crop, crop_size=CROP_SIZE) -> np.ndarray:
                         resample=Image.Resampling.BILINEAR, fillcolor=(0, 0, 0))
     return np.array(out, dtype=np.uint8)
 
+# %% ../nbs/05_data.ipynb #47552a91
 def normalize_image(a) -> torch.Tensor:
     "uint8 `[H, W, 3]` (or `[B, H, W, 3]`) -> float `[3, H, W]` (`[B, 3, H, W]`) ImageNet-normalised."
     t = torch.as_tensor(np.asarray(a)).float().div(255).movedim(-1, -3)
     mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
     return (t - mean) / std
 
+# %% ../nbs/05_data.ipynb #208fcc61
 def denormalize_image(t: torch.Tensor) -> np.ndarray:
     "ImageNet-normalised `[..., 3, H, W]` -> float `[..., H, W, 3]` in [0, 1] for plotting."
     mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
     return (t.detach().cpu().float() * std + mean).clamp(0, 1).movedim(-3, -1).numpy()
 
-# %% ../nbs/05_data.ipynb #cc5af81a
+# %% ../nbs/05_data.ipynb #caaebbc9
 def find_split_json(root, split) -> Path:
     "Path of `<split>.json` under dataset `root`: `<root>/<split>/<split>.json`, else `<root>/<split>.json`."
     root = Path(root)
@@ -105,12 +110,14 @@ def find_split_json(root, split) -> Path:
     raise DataError(f"{root}: no split file for split {split!r} (looked for {root / split / f'{split}.json'} and "
                     f"{root / f'{split}.json'}). Point `root` at the DAD-3DHeadsDataset folder.")
 
+# %% ../nbs/05_data.ipynb #5f63b8f2
 def read_json(path):
     "The JSON at `path`; `DataError` naming the file when it is missing or not valid JSON."
     try: return json.loads(Path(path).read_text())
     except FileNotFoundError as e: raise DataError(f"{path}: file not found.") from e
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{path}: not valid JSON ({e}).") from e
 
+# %% ../nbs/05_data.ipynb #6ee95724
 def check_bbox(bbox, where='bbox') -> np.ndarray:
     "Validate `bbox` = [x, y, w, h] (4 finite numbers, w > 0, h > 0) -> float64 [4]; else `DataError` naming `where`."
     try: b = np.asarray(bbox, dtype=np.float64)
@@ -120,12 +127,14 @@ def check_bbox(bbox, where='bbox') -> np.ndarray:
     if b[2] <= 0 or b[3] <= 0: raise DataError(f"{where}: bbox {b.tolist()} is empty (w and h must be > 0).")
     return b
 
+# %% ../nbs/05_data.ipynb #f415b3f1
 def check_bbox_in_image(bbox, width, height, where='bbox'):
     "`DataError` if `bbox` [4] (x, y, w, h) original px does not overlap the `width`×`height` image."
     x, y, w, h = bbox
     if min(x + w, width) - max(x, 0) <= 0 or min(y + h, height) - max(y, 0) <= 0:
         raise DataError(f"{where}: bbox {np.round(bbox, 2).tolist()} lies outside the {width}x{height} image.")
 
+# %% ../nbs/05_data.ipynb #9f5b5ab3
 def parse_split_entry(entry, root, annotated, where='entry'):
     "Check one split-json entry (keys, bbox, files exist) -> dict(item_id, img_path, annotation_path|None, bbox, attributes)."
     if not isinstance(entry, dict): raise DataError(f"{where}: entry is not a JSON object.")
@@ -142,6 +151,7 @@ def parse_split_entry(entry, root, annotated, where='entry'):
     out.setdefault('annotation_path', None)
     return out
 
+# %% ../nbs/05_data.ipynb #d57af393
 ANNOTATION_KEYS = {'vertices': None, 'model_view_matrix': (4, 4), 'projection_matrix': (4, 4)}
 
 def load_annotation(path, n_vertices=None) -> dict:
@@ -165,7 +175,7 @@ def load_annotation(path, n_vertices=None) -> dict:
     return dict(vertices=out['vertices'].astype(np.float32), model_view=out['model_view_matrix'],
                 projection=out['projection_matrix'])
 
-# %% ../nbs/05_data.ipynb #0bb128cc
+# %% ../nbs/05_data.ipynb #83dd46c2
 @lru_cache(maxsize=4)
 def _flame_layer(flame_dir):
     from trans3dhead.flame import FlameLayer
@@ -176,6 +186,7 @@ def get_flame(flame_dir=None):
     from trans3dhead.default_head import find_flame_dir
     return _flame_layer(str(find_flame_dir(flame_dir)))
 
+# %% ../nbs/05_data.ipynb #0d1efa2c
 def dad_targets(ann: dict, image_height, crop, flame) -> dict:
     """Targets of one DAD-3DHeads item from `ann` (see `load_annotation`), the original image height, `crop` [3]
     (x0, y0, s) and a `FlameLayer`. Returns float32 tensors: landmarks [68,2] crop px, landmarks_orig [68,2] original px,
@@ -216,7 +227,8 @@ class DAD3DHeads(Dataset):
             try:
                 ent = parse_split_entry(e, self.root, self.annotated, where=f"{self.split_json} entry {i}")
                 if ent['item_id'] in seen: raise DataError(f"{self.split_json} entry {i}: duplicate item_id {ent['item_id']!r}.")
-                seen.add(ent['item_id']); self.entries.append(ent)
+                seen.add(ent['item_id'])
+                self.entries.append(ent)
             except DataError as err: self._bad(e.get('item_id', f'#{i}') if isinstance(e, dict) else f'#{i}', self.split_json, err)
         self._flame, self._flame_dir = flame, flame_dir
         self._known_bad = set()
@@ -240,8 +252,12 @@ class DAD3DHeads(Dataset):
             with open(self.report_path, 'a') as f: f.write(json.dumps(rec) + '\n')
 
     def _try(self, entry):
-        try: self.load(entry); return True
-        except DataError as err: self._bad(entry['item_id'], entry.get('img_path'), err); return False
+        try:
+            self.load(entry)
+            return True
+        except DataError as err:
+            self._bad(entry['item_id'], entry.get('img_path'), err)
+            return False
 
     def margins(self):
         "Per-side margins for the next crop: random in training, `EVAL_MARGIN` otherwise. -> [4]"
@@ -250,7 +266,8 @@ class DAD3DHeads(Dataset):
     def load(self, entry, image=True) -> dict:
         "Item dict for split entry `entry`; `image=False` skips decoding (reads the header for the size only)."
         if image:
-            img = load_image(entry['img_path']); W, H = img.size
+            img = load_image(entry['img_path'])
+            W, H = img.size
         else: W, H = image_size(entry['img_path'])
         check_bbox_in_image(entry['bbox'], W, H, where=f"{entry['img_path']} (item {entry['item_id']!r})")
         crop = crop_transform(expand_bbox(entry['bbox'], self.margins()), self.crop_size)
@@ -281,11 +298,12 @@ class DAD3DHeads(Dataset):
 
     def write_report(self, path) -> Path:
         "Write `self.report` (bad items skipped in this process) as JSON to `path`."
-        Path(path).write_text(json.dumps(self.report, indent=1)); return Path(path)
+        Path(path).write_text(json.dumps(self.report, indent=1))
+        return Path(path)
 
     def __repr__(self): return f"DAD3DHeads({str(self.root)!r}, split={self.split!r}, n={len(self)}, train={self.train})"
 
-# %% ../nbs/05_data.ipynb #e61379fe
+# %% ../nbs/05_data.ipynb #701752ab
 def collate_items(items: list) -> dict:
     "List of item dicts -> batch dict: tensors stacked `[B, ...]`, numbers -> tensor `[B]`, anything else -> list."
     keys = list(items[0])
@@ -299,6 +317,7 @@ def collate_items(items: list) -> dict:
         else: out[k] = vals
     return out
 
+# %% ../nbs/05_data.ipynb #92cc23bc
 def dad_dataloader(ds, bs=32, shuffle=False, drop_last=False, num_workers=None, device=None, **kwargs):
     "fastai `DataLoader` over dataset `ds` of dict items, batched with `collate_items`."
     from fastai.data.load import DataLoader
@@ -306,6 +325,7 @@ def dad_dataloader(ds, bs=32, shuffle=False, drop_last=False, num_workers=None, 
     return DataLoader(ds, bs=bs, shuffle=shuffle, drop_last=drop_last, num_workers=num_workers, device=device,
                       create_batch=collate_items, **kwargs)
 
+# %% ../nbs/05_data.ipynb #37869a0b
 def get_dls(root, bs=32, train_split='train', valid_split='val', num_workers=None, flame_dir=None, skip_bad=False,
             crop_size=CROP_SIZE, device=None, report_path=None, flame=None):
     """fastai `DataLoaders(train, valid)` for a DAD-3DHeads-format folder `root` (real data or SynthHeads).
@@ -324,7 +344,8 @@ def show_batch(batch, max_n=8, ncols=4, figsize=3, landmarks_key='landmarks', sh
     from scipy.spatial import ConvexHull
     if hasattr(batch, 'one_batch'): batch = batch.one_batch()
     imgs = denormalize_image(batch['image'][:max_n])
-    n = len(imgs); nrows = math.ceil(n / ncols)
+    n = len(imgs)
+    nrows = math.ceil(n / ncols)
     fig, axs = plt.subplots(nrows, min(n, ncols), figsize=(figsize * min(n, ncols), figsize * nrows), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for i, (ax, im) in enumerate(zip(axs.flat, imgs)):
@@ -340,7 +361,7 @@ def show_batch(batch, max_n=8, ncols=4, figsize=3, landmarks_key='landmarks', sh
     fig.tight_layout()
     return fig
 
-# %% ../nbs/05_data.ipynb #c2f65d59
+# %% ../nbs/05_data.ipynb #90ad4ecb
 AFLW_HEAD_MARGINS = (0.10, 0.35, 0.10, 0.10)   # left, top, right, bottom: 68-landmark box -> head box
 
 def aflw_rotation(pose_para) -> np.ndarray:
@@ -352,11 +373,13 @@ def aflw_rotation(pose_para) -> np.ndarray:
     Rz = np.array([[cz, sz, 0], [-sz, cz, 0], [0, 0, 1]])
     return np.diag([1., -1., -1.]) @ (Rx @ Ry @ Rz)
 
+# %% ../nbs/05_data.ipynb #12a741b3
 def aflw_euler(pose_para) -> np.ndarray:
     "AFLW2000-3D `Pose_Para` -> our (yaw, pitch, roll) degrees [3] (the identity mapping, see above)."
     p = np.degrees(np.asarray(pose_para, dtype=np.float64).ravel()[:3])
     return np.array([p[1], p[0], p[2]])
 
+# %% ../nbs/05_data.ipynb #95a89a42
 def load_aflw_mat(path) -> dict:
     "Read and check an AFLW2000-3D .mat -> dict(pt3d_68 float64 [68,3] image px (y down), pose_para float64 [7])."
     from scipy.io import loadmat
@@ -372,11 +395,13 @@ def load_aflw_mat(path) -> dict:
     if not (np.isfinite(pt).all() and np.isfinite(pose).all()): raise DataError(f"{path}: NaN/inf values.")
     return dict(pt3d_68=pt.T.copy(), pose_para=pose.ravel())
 
+# %% ../nbs/05_data.ipynb #d603d47b
 def aflw_bbox(landmarks, margins=AFLW_HEAD_MARGINS) -> np.ndarray:
     "Head box [4] (x, y, w, h) original px from 68 landmarks [68,2] original px: their box grown by `margins`."
     lo, hi = landmarks.min(0), landmarks.max(0)
     return expand_bbox([lo[0], lo[1], max(hi[0] - lo[0], 1e-3), max(hi[1] - lo[1], 1e-3)], margins)
 
+# %% ../nbs/05_data.ipynb #1a9d46f2
 class AFLW2000(Dataset):
     """AFLW2000-3D folder `root` (`image*.jpg` + `.mat`) as a Dataset of dict items: image [3,256,256], landmarks [68,2]
     crop px, landmarks_orig [68,2] original px, rotation [3,3] and euler [3] (ours, degrees), pose_para [7] (raw),
@@ -393,7 +418,8 @@ class AFLW2000(Dataset):
             try:
                 m = load_aflw_mat(p.with_suffix('.mat'))
                 if max_angle is not None and (np.abs(np.degrees(m['pose_para'][:3])) > max_angle).any():
-                    self.dropped.append(p.stem); continue
+                    self.dropped.append(p.stem)
+                    continue
                 self.items.append((p, m))
             except DataError as err: self._bad(p.stem, p.with_suffix('.mat'), err)
         self.n_dropped = len(self.dropped)
@@ -403,7 +429,8 @@ class AFLW2000(Dataset):
 
     def load(self, i) -> dict:
         p, m = self.items[i]
-        img = load_image(p); W, H = img.size
+        img = load_image(p)
+        W, H = img.size
         lmk = m['pt3d_68'][:, :2]
         bbox = aflw_bbox(lmk, self.margins)
         check_bbox_in_image(bbox, W, H, where=str(p))
@@ -431,6 +458,7 @@ class AFLW2000(Dataset):
 
     def __repr__(self): return f"AFLW2000({str(self.root)!r}, n={len(self)}, dropped={self.n_dropped})"
 
+# %% ../nbs/05_data.ipynb #6256109c
 def aflw2000_dataloader(root, bs=32, num_workers=None, device=None, **kwargs):
     "fastai `DataLoader` over `AFLW2000(root, **kwargs)` (in order, nothing dropped at the end)."
     return dad_dataloader(AFLW2000(root, **kwargs), bs=bs, num_workers=num_workers, device=device)

@@ -34,7 +34,8 @@ class Attention(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.qamem = QAMem(n_qamem, d) if n_qamem else None
         for m in (self.q, self.k, self.v, self.out):
-            nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
 
     def _heads(self, x:Tensor) -> Tensor: return x.view(*x.shape[:2], self.h, -1).transpose(1, 2)  # [B, h, L, d/h]
 
@@ -50,12 +51,13 @@ class Attention(nn.Module):
         if self.qamem is not None: x = self.qamem(x)                                          # Eq. 3
         return self.out(x), attn
 
-# %% ../nbs/08_decoder.ipynb #08b59c56
+# %% ../nbs/08_decoder.ipynb #2d600c82
 class FFN(nn.Sequential):
     "Linear(d, dim_ff) -> ReLU -> dropout -> Linear(dim_ff, d): `[..., d] -> [..., d]`."
     def __init__(self, d:int, dim_ff:int, dropout:float=0.):
         super().__init__(nn.Linear(d, dim_ff), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(dim_ff, d))
 
+# %% ../nbs/08_decoder.ipynb #21d7f442
 def _with_pos(x:Tensor, pos:Tensor|None) -> Tensor: return x if pos is None else x + pos
 
 class DecoderLayer(nn.Module):
@@ -78,6 +80,7 @@ class DecoderLayer(nn.Module):
         tgt = self.norms[1](tgt + self.drops[1](x))
         return self.norms[2](tgt + self.drops[2](self.ffn(tgt)))
 
+# %% ../nbs/08_decoder.ipynb #a2027219
 class EncoderLayer(nn.Module):
     "DETR encoder layer over the memory cells: self-attention (positions on queries and keys), FFN; post-norm. `[B, S, d]`."
     def __init__(self, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1):
@@ -91,7 +94,7 @@ class EncoderLayer(nn.Module):
         src = self.norms[0](src + self.drops[0](self.attn(q, q, src, need_weights=False)[0]))
         return self.norms[1](src + self.drops[1](self.ffn(src)))
 
-# %% ../nbs/08_decoder.ipynb #a9073edc
+# %% ../nbs/08_decoder.ipynb #5a4ece7c
 class Decoder(nn.Module):
     "`n_layers` DecoderLayers; forward -> `[L, B, N, d]`, each layer's output through a shared final LayerNorm."
     def __init__(self, n_layers:int=2, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1,
@@ -108,6 +111,7 @@ class Decoder(nn.Module):
             outs.append(self.norm(tgt))
         return torch.stack(outs)
 
+# %% ../nbs/08_decoder.ipynb #da3aa58a
 class Encoder(nn.Module):
     "`n_layers` EncoderLayers (0: identity): memory `[B, S, d]` -> `[B, S, d]`."
     def __init__(self, n_layers:int=0, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1):

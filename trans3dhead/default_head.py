@@ -22,11 +22,15 @@ __all__ = ['DEFAULT_HEAD_VERSION', 'BASE_MESH_FILE', 'N_SHAPE', 'N_EXPR', 'N_JOI
            'write_flame_files', 'build_default_head', 'default_head_dir', 'find_flame_dir', 'draw_mesh', 'head_mesh',
            'show_head', 'head_picture', 'plot_head_3d', 'head_explorer']
 
-# %% ../nbs/02_default_head.ipynb #ccfe1a6a
+# %% ../nbs/02_default_head.ipynb #f4c380ce
 DEFAULT_HEAD_VERSION = 'v1'
+
 BASE_MESH_FILE = 'default_head_base.npz'
+
 N_SHAPE, N_EXPR, N_JOINTS = 300, 100, 5
+
 JOINT_NAMES = ('global', 'neck', 'jaw', 'left_eye', 'right_eye')
+
 FLAME_ROOT_PARENT = 4294967295          # FLAME's kintree_table marks the root's parent with uint32 -1
 
 def _asset_path(name:str) -> Path:
@@ -41,33 +45,50 @@ def load_base_mesh() -> dict:
                     faces=d['faces'].astype(np.int64), is_cap=d['is_cap'].astype(bool),
                     lmk68_face_idx=d['lmk68_face_idx'].astype(np.int64), lmk68_b_coords=d['lmk68_b_coords'].astype(np.float64))
 
+# %% ../nbs/02_default_head.ipynb #746ec019
 def barycentric_points(vertices, faces, face_idx, b_coords):
     """Points on a mesh, `sum_k b_coords[..., k] * vertices[..., faces[face_idx, k], :]`, for NumPy arrays or torch
     tensors: vertices `[..., V, D]` (any space), faces `[F, 3]`, face_idx `[L]`, b_coords `[L, 3]` -> `[..., L, D]`."""
     return (vertices[..., faces[face_idx], :] * b_coords[..., None]).sum(-2)
 
-# %% ../nbs/02_default_head.ipynb #7cc59bbd
+# %% ../nbs/02_default_head.ipynb #7cddec43
 def closest_on_triangles(p:np.ndarray, T:np.ndarray):
     "Closest point to `p` [3] on each triangle `T` [n,3,3] -> (points [n,3], barycentric coords [n,3]). Ericson, Real-Time Collision Detection §5.1.5."
-    a, b, c = T[:, 0], T[:, 1], T[:, 2]; ab, ac = b - a, c - a
-    d1, d2 = (ab*(p-a)).sum(1), (ac*(p-a)).sum(1); d3, d4 = (ab*(p-b)).sum(1), (ac*(p-b)).sum(1)
+    a, b, c = T[:, 0], T[:, 1], T[:, 2]
+    ab, ac = b - a, c - a
+    d1, d2 = (ab*(p-a)).sum(1), (ac*(p-a)).sum(1)
+    d3, d4 = (ab*(p-b)).sum(1), (ac*(p-b)).sum(1)
     d5, d6 = (ab*(p-c)).sum(1), (ac*(p-c)).sum(1)
     va, vb, vc = d3*d6 - d5*d4, d5*d2 - d1*d6, d1*d4 - d3*d2
     safe = lambda x: np.where(np.abs(x) < 1e-30, 1e-30, x)
-    den = safe(va + vb + vc); v, w = vb/den, vc/den
+    den = safe(va + vb + vc)
+    v, w = vb/den, vc/den
     bc = np.stack([1 - v - w, v, w], 1)
     z = np.zeros(len(T))
-    t = (d4 - d3)/safe((d4 - d3) + (d5 - d6)); m = (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0); bc[m] = np.stack([z, 1-t, t], 1)[m]
-    t = d2/safe(d2 - d6); m = (vb <= 0) & (d2 >= 0) & (d6 <= 0); bc[m] = np.stack([1-t, z, t], 1)[m]
-    t = d1/safe(d1 - d3); m = (vc <= 0) & (d1 >= 0) & (d3 <= 0); bc[m] = np.stack([1-t, t, z], 1)[m]
-    bc[(d6 >= 0) & (d5 <= d6)] = [0, 0, 1]; bc[(d3 >= 0) & (d4 <= d3)] = [0, 1, 0]; bc[(d1 <= 0) & (d2 <= 0)] = [1, 0, 0]
+    t = (d4 - d3)/safe((d4 - d3) + (d5 - d6))
+    m = (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0)
+    bc[m] = np.stack([z, 1-t, t], 1)[m]
+    t = d2/safe(d2 - d6)
+    m = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+    bc[m] = np.stack([1-t, z, t], 1)[m]
+    t = d1/safe(d1 - d3)
+    m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+    bc[m] = np.stack([1-t, t, z], 1)[m]
+    bc[(d6 >= 0) & (d5 <= d6)] = [0, 0, 1]
+    bc[(d3 >= 0) & (d4 <= d3)] = [0, 1, 0]
+    bc[(d1 <= 0) & (d2 <= 0)] = [1, 0, 0]
     return (bc[:, :, None]*T).sum(1), bc
 
+# %% ../nbs/02_default_head.ipynb #f046c7ab
 def closest_point_embedding(vertices:np.ndarray, faces:np.ndarray, points:np.ndarray):
     "Barycentric embedding of `points` [n,3] at their closest points on the mesh -> (face_idx [n], b_coords [n,3])."
-    T = vertices[faces]; fi, bcs = [], []
+    T = vertices[faces]
+    fi, bcs = [], []
     for p in np.asarray(points, np.float64):
-        q, bc = closest_on_triangles(p, T); k = int(np.argmin(((q - p)**2).sum(1))); fi.append(k); bcs.append(bc[k])
+        q, bc = closest_on_triangles(p, T)
+        k = int(np.argmin(((q - p)**2).sum(1)))
+        fi.append(k)
+        bcs.append(bc[k])
     return np.array(fi, np.int64), np.array(bcs)
 
 # %% ../nbs/02_default_head.ipynb #7e6edca9
@@ -76,7 +97,8 @@ LMK_GROUPS = dict(contour=range(0, 17), right_brow=range(17, 22), left_brow=rang
                   outer_lips=range(48, 60), inner_lips=range(60, 68))
 
 def _smoothstep(e0, e1, x):
-    t = np.clip((np.asarray(x, np.float64) - e0) / (e1 - e0), 0, 1); return t*t*(3 - 2*t)
+    t = np.clip((np.asarray(x, np.float64) - e0) / (e1 - e0), 0, 1)
+    return t*t*(3 - 2*t)
 
 def _dist_to_points(V, P):
     "Distance [V] from each vertex to the nearest of the points P [n,3]."
@@ -89,7 +111,7 @@ def _polyline(P, n, closed=False):
     t = np.linspace(0, s[-1], n, endpoint=not closed)
     return np.stack([np.interp(t, s, P[:, k]) for k in range(3)], 1)
 
-# %% ../nbs/02_default_head.ipynb #5077350c
+# %% ../nbs/02_default_head.ipynb #94c98ad9
 def _joint_targets(V, lmk):
     "Target joint positions [5,3] (FLAME model space) from the template and its 68 landmarks."
     tmj = (lmk[0] + lmk[16]) / 2 + np.array([0, -0.012, -0.008])          # between the jaw hinges, in front of the ears
@@ -106,21 +128,26 @@ def _regressor_row(V, target, k=120, ridge=1e-5):
         idx = order[:k]
         A = np.concatenate([(V[idx] - target).T, np.ones((1, len(idx))), np.sqrt(ridge)*np.eye(len(idx))])
         b = np.concatenate([np.zeros(3), [1.], np.zeros(len(idx))])
-        w, _ = nnls(A, b); w = w / w.sum()
+        w, _ = nnls(A, b)
+        w = w / w.sum()
         if np.linalg.norm(w @ V[idx] - target) < 5e-4 or k >= len(V): break
         k = min(2*k, len(V))
-    row = np.zeros(len(V)); row[idx] = w; return row
+    row = np.zeros(len(V))
+    row[idx] = w
+    return row
 
 def _line_side(V, p0, p1):
     "Signed distance [V] (metres) of vertices below (+) the line through p0, p1 in the y-z (side) plane."
-    d = np.array([p1[2] - p0[2], p1[1] - p0[1]]); d /= np.linalg.norm(d)          # (dz, dy)
+    d = np.array([p1[2] - p0[2], p1[1] - p0[1]])
+    d /= np.linalg.norm(d)          # (dz, dy)
     rel = np.stack([V[:, 2] - p0[2], V[:, 1] - p0[1]], 1)
     return -(d[0]*rel[:, 1] - d[1]*rel[:, 0]) * np.sign(d[0])
 
 def _eye_mask(V, eye):
     "Soft mask [V] of the vertices inside the eye opening bounded by the 6 eye landmarks `eye` [6,3]."
     from matplotlib.path import Path as MPath
-    c = eye.mean(0); poly = c[:2] + (eye[:, :2] - c[:2]) * 1.15
+    c = eye.mean(0)
+    poly = c[:2] + (eye[:, :2] - c[:2]) * 1.15
     inside = MPath(poly).contains_points(V[:, :2]) & (V[:, 2] > c[2] - 0.012)
     return inside.astype(np.float64)
 
@@ -131,7 +158,8 @@ def skinning_weights(V, lmk, joints):
     # boundary rises towards the jaw hinge
     mid = np.stack([lmk[60], (lmk[61] + lmk[67])/2, (lmk[62] + lmk[66])/2, (lmk[63] + lmk[65])/2, lmk[64]])
     mid = mid[np.argsort(mid[:, 0])]
-    xc = max(abs(lmk[48, 0]), abs(lmk[54, 0])); zc = min(lmk[48, 2], lmk[54, 2]) - 0.002
+    xc = max(abs(lmk[48, 0]), abs(lmk[54, 0]))
+    zc = min(lmk[48, 2], lmk[54, 2]) - 0.002
     slope = (tmj[1] - mid[:, 1].mean()) / (zc - tmj[2])
     y_line = np.interp(V[:, 0], mid[:, 0], mid[:, 1]) + slope * np.maximum(0, zc - V[:, 2])
     r = np.hypot(np.maximum(0, np.abs(V[:, 0]) - xc), np.maximum(0, zc - V[:, 2]))
@@ -149,6 +177,7 @@ def skinning_weights(V, lmk, joints):
     W = np.stack([rest*lower_neck, rest*(1 - lower_neck), jaw, eyes[:, 0], eyes[:, 1]], 1)
     return W / W.sum(1, keepdims=True)
 
+# %% ../nbs/02_default_head.ipynb #ee083341
 def joint_regressor(V, lmk):
     "FLAME-style joint regressor `[5, V]` as scipy.sparse.csc_matrix (rows: non-negative, sum to one)."
     return sp.csc_matrix(np.stack([_regressor_row(V, t) for t in _joint_targets(V, lmk)]))
@@ -156,16 +185,19 @@ def joint_regressor(V, lmk):
 # %% ../nbs/02_default_head.ipynb #cdee4463
 def _fps(P, n, rng):
     "Farthest point sampling: indices of n well-spread points of P [m,3]."
-    idx = [int(rng.integers(len(P)))]; d = np.linalg.norm(P - P[idx[0]], axis=1)
+    idx = [int(rng.integers(len(P)))]
+    d = np.linalg.norm(P - P[idx[0]], axis=1)
     for _ in range(n - 1):
-        idx.append(int(np.argmax(d))); d = np.minimum(d, np.linalg.norm(P - P[idx[-1]], axis=1))
+        idx.append(int(np.argmax(d)))
+        d = np.minimum(d, np.linalg.norm(P - P[idx[-1]], axis=1))
     return np.array(idx)
 
 def _rbf_fields(V, centres, rho, rng, mask=None):
     "Vector fields [n,V,3]: Gaussian bumps of width rho at `centres` [n,3], random unit directions, optionally masked [V]."
     g = np.exp(-((V[None] - centres[:, None])**2).sum(-1) / (2*rho**2))
     if mask is not None: g = g * mask[None]
-    d = rng.normal(size=(len(centres), 3)); d /= np.linalg.norm(d, axis=1, keepdims=True)
+    d = rng.normal(size=(len(centres), 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
     return g[..., None] * d[:, None]
 
 def _orthonormalise(fields):
@@ -173,7 +205,8 @@ def _orthonormalise(fields):
     from scipy.linalg import solve_triangular
     B = fields.reshape(len(fields), -1)
     for _ in range(2):                                   # twice ("CholeskyQR2"): the second pass removes the round-off of the first
-        G = B @ B.T; G += np.eye(len(G)) * 1e-12 * np.trace(G) / len(G)
+        G = B @ B.T
+        G += np.eye(len(G)) * 1e-12 * np.trace(G) / len(G)
         B = solve_triangular(np.linalg.cholesky(G), B, lower=True)
     return B.reshape(fields.shape)
 
@@ -202,7 +235,8 @@ def _expression_masks(V, lmk):
 
 def expression_basis(V, lmk, rng, n=N_EXPR):
     "Expression components [V,3,n] (metres per unit coefficient), local to mouth, eyes and brows."
-    m = _expression_masks(V, lmk); blob = lambda p, r: np.exp(-((V - p)**2).sum(1) / (2*r**2))
+    m = _expression_masks(V, lmk)
+    blob = lambda p, r: np.exp(-((V - p)**2).sum(1) / (2*r**2))
     ex, ey, ez = np.eye(3)
     corners = [(lmk[48], -1), (lmk[54], 1)]
     mouth_c = lmk[60:68].mean(0)
@@ -226,7 +260,8 @@ def expression_basis(V, lmk, rng, n=N_EXPR):
     regions = rng.choice(['mouth', 'mouth', 'eyes', 'brows'], size=n - len(fields))
     for r in regions:
         cent = V[rng.choice(np.where(m[r] > 0.5)[0], 4)]
-        f = _rbf_fields(V, cent, 0.015, rng, m[r]); fields.append((rng.normal(size=4)[:, None, None] * f).sum(0))
+        f = _rbf_fields(V, cent, 0.015, rng, m[r])
+        fields.append((rng.normal(size=4)[:, None, None] * f).sum(0))
     B = np.stack(fields)[:n]
     Bo = _orthonormalise(B)
     Bo[:len(hand)] = B[:len(hand)]                   # keep the hand-made ones exact (nearly orthogonal anyway: disjoint regions)
@@ -251,17 +286,22 @@ def pose_correctives(V, W, rng):
     P[:, :, 9 + 7] += jaw_band[:, None] * np.array([0, -0.004, -0.004])   # (R-I)[2,1] = sin(opening angle)
     return P
 
-# %% ../nbs/02_default_head.ipynb #edf7f1b1
+# %% ../nbs/02_default_head.ipynb #519f46a3
 def _snap_unique(V, points, candidates):
     "Distinct vertex indices (from `candidates`) nearest to each of `points` [n,3], greedily in order."
-    tree = cKDTree(V[candidates]); out, used = [], set()
+    tree = cKDTree(V[candidates])
+    out, used = [], set()
     for p in points:
         for j in tree.query(p, k=min(40, len(candidates)))[1]:
-            if candidates[j] not in used: used.add(candidates[j]); out.append(candidates[j]); break
+            if candidates[j] not in used:
+                used.add(candidates[j])
+                out.append(candidates[j])
+                break
     return np.array(out, np.int64)
 
 def _forehead_points(lmk, n, rng_rows=(0.025, 0.045)):
-    brow = lmk[17:27]; cx, top = brow[:, 0].mean(), brow[:, 1].max()
+    brow = lmk[17:27]
+    cx, top = brow[:, 0].mean(), brow[:, 1].max()
     half = (lmk[26][0] - lmk[17][0]) / 2 * 0.8
     rows = np.linspace(*rng_rows, max(1, int(np.ceil(n / 7))))
     pts = [(cx + x, top + y, 1.0) for y in rows for x in np.linspace(-half, half, 7)]
@@ -274,7 +314,8 @@ def dense_landmarks(V, lmk, face_idx, n:int) -> np.ndarray:
     up = np.array([0, 0.006, 0])
     P = []
     for b in (lmk[17:22], lmk[22:27]):
-        h = k['brows'] // 2; P += [_polyline(b, h), _polyline(b + up, k['brows'] - h)]
+        h = k['brows'] // 2
+        P += [_polyline(b, h), _polyline(b + up, k['brows'] - h)]
     P += [_polyline(lmk[0:17], k['contour'])]
     P += [_polyline(lmk[36:42], k['eyes'], closed=True), _polyline(lmk[42:48], k['eyes'], closed=True)]
     fh = _forehead_points(lmk, k['forehead'])
@@ -283,7 +324,9 @@ def dense_landmarks(V, lmk, face_idx, n:int) -> np.ndarray:
           _polyline(np.stack([lmk[31], lmk[29]]), k['nose'][2]), _polyline(np.stack([lmk[35], lmk[29]]), k['nose'][2])]
     if k['cheeks']:
         for side in ((2, 31, 48), (14, 35, 54)):
-            tri = lmk[list(side)]; c = tri.mean(0); P += [_polyline(c + (tri - c) * 0.5, k['cheeks'], closed=True)]
+            tri = lmk[list(side)]
+            c = tri.mean(0)
+            P += [_polyline(c + (tri - c) * 0.5, k['cheeks'], closed=True)]
     pts = np.concatenate(P)
     # forehead: snap in the image plane to the front-most vertices
     fv = face_idx[V[face_idx, 2] > lmk[17:27, 2].min() - 0.03]
@@ -293,6 +336,7 @@ def dense_landmarks(V, lmk, face_idx, n:int) -> np.ndarray:
     assert len(out) == n and len(np.unique(out)) == n, (len(out), len(np.unique(out)))
     return out
 
+# %% ../nbs/02_default_head.ipynb #715d5322
 def vertex_subsets(V, lmk, W, is_cap) -> dict:
     "Index arrays: face [~40% of V], head (for the loss), head_z5 (for the Z5 metric)."
     brow_top = lmk[17:27, 1].max()
@@ -313,15 +357,19 @@ def dynamic_contour(V, F, fi, bc, lmk):
     front = np.where((V[:, 2] > cont[:, 2].min() - 0.005) & (np.abs(V[:, 0]) < np.abs(cont[:, 0]).max() + 0.002))[0]
     for b, yaw in enumerate(_yaw_bins()):
         if yaw == 0: continue
-        a = np.deg2rad(yaw); R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+        a = np.deg2rad(yaw)
+        R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
         Vr = V[front] @ R.T
         far_side = 1 if yaw > 0 else -1               # rotating about +y by +yaw turns the face towards +x: the +x side becomes the silhouette
         pts = []
         for i, p in enumerate(cont):
             side = np.sign(p[0]) if abs(p[0]) > 1e-4 else 0
-            if side != far_side: pts.append(p); continue
+            if side != far_side:
+                pts.append(p)
+                continue
             sl = np.abs(V[front, 1] - p[1]) < 0.004
-            cand = front[sl]; xr = Vr[sl, 0]
+            cand = front[sl]
+            xr = Vr[sl, 0]
             j = cand[np.argmin(xr)] if far_side < 0 else cand[np.argmax(xr)]
             new = V[j]
             pts.append(new if (new[2] > p[2] - 0.03) else p)
@@ -331,21 +379,27 @@ def dynamic_contour(V, F, fi, bc, lmk):
 def _embed_on_vertices(F, P, V):
     "Embed points that are (near) mesh vertices: a face containing the nearest vertex, with that vertex's barycentric weight 1."
     vi = cKDTree(V).query(P)[1]
-    fi = np.empty(len(P), np.int64); bc = np.zeros((len(P), 3))
+    fi = np.empty(len(P), np.int64)
+    bc = np.zeros((len(P), 3))
     for n, v in enumerate(vi):
-        f = int(np.where((F == v).any(1))[0][0]); fi[n] = f; bc[n, list(F[f]).index(v)] = 1
+        f = int(np.where((F == v).any(1))[0][0])
+        fi[n] = f
+        bc[n, list(F[f]).index(v)] = 1
     return fi, bc
 
-# %% ../nbs/02_default_head.ipynb #0458fe9e
+# %% ../nbs/02_default_head.ipynb #4d23cd1c
 def make_default_head(seed:int=0) -> dict:
     "All arrays of the default head (FLAME field names) for `seed`; deterministic."
     rng = np.random.default_rng([seed, 20260])
-    base = load_base_mesh(); V, F = base['vertices'], base['faces']
+    base = load_base_mesh()
+    V, F = base['vertices'], base['faces']
     fi, bc = base['lmk68_face_idx'], base['lmk68_b_coords']
     lmk = barycentric_points(V, F, fi, bc)
     joints = _joint_targets(V, lmk)
     W = skinning_weights(V, lmk, joints)
-    S = shape_basis(V, rng); E = expression_basis(V, lmk, rng); P = pose_correctives(V, W, rng)
+    S = shape_basis(V, rng)
+    E = expression_basis(V, lmk, rng)
+    P = pose_correctives(V, W, rng)
     sub = vertex_subsets(V, lmk, W, base['is_cap'])
     dfi, dbc = dynamic_contour(V, F, fi[:17], bc[:17], lmk)
     return dict(f=F.astype(np.uint32), v_template=V, shapedirs=np.concatenate([S, E], -1), posedirs=P,
@@ -356,19 +410,24 @@ def make_default_head(seed:int=0) -> dict:
                 face_indices=sub['face'], head_indices=sub['head'], head_z5_indices=sub['head_z5'],
                 landmarks_191=dense_landmarks(V, lmk, sub['face'], 191), landmarks_445=dense_landmarks(V, lmk, sub['face'], 445))
 
+# %% ../nbs/02_default_head.ipynb #719300d4
 MODEL_KEYS = ('f', 'v_template', 'shapedirs', 'posedirs', 'J_regressor', 'kintree_table', 'weights')
+
 INDEX_FILES = ('face_indices', 'head_indices', 'head_z5_indices', 'landmarks_191', 'landmarks_445')
 
 def write_flame_files(head:dict, dest) -> Path:
     "Write `head` (from `make_default_head`) into folder `dest` in FLAME's file formats (pickles via `flame_files.write_flame_pickle`, FLAME 2020's module names)."
-    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
     write_flame_pickle(dest/'generic_model.pkl', {k: head[k] for k in MODEL_KEYS}, sparse_keys=('J_regressor',))
     write_flame_pickle(dest/'flame_static_embedding.pkl', head['static'])
-    dyn = np.empty((), dtype=object); dyn[()] = head['dynamic']
+    dyn = np.empty((), dtype=object)
+    dyn[()] = head['dynamic']
     np.save(dest/'flame_dynamic_embedding.npy', dyn, allow_pickle=True)
     for k in INDEX_FILES: np.save(dest/f'{k}.npy', np.asarray(head[k], np.int64), allow_pickle=False)
     return dest
 
+# %% ../nbs/02_default_head.ipynb #73eba6ad
 def build_default_head(dest, seed:int=0) -> Path:
     "Build the default head's FLAME-format files into folder `dest` (created) for `seed`. Returns `dest`."
     dest = write_flame_files(make_default_head(seed), dest)
@@ -405,34 +464,46 @@ def find_flame_dir(flame_dir=None) -> Path:
     if flame_file(cached, 'model') is not None: return check_flame_dir(cached, 'the cache folder')
     return check_flame_dir(default_head_dir(), 'the embedded default head (trans3dhead.default_head)')
 
-# %% ../nbs/02_default_head.ipynb #b5c4af91
+# %% ../nbs/02_default_head.ipynb #55a43c07
 def _rot_y(deg):
-    a = np.deg2rad(deg); c, s = np.cos(a), np.sin(a)
+    a = np.deg2rad(deg)
+    c, s = np.cos(a), np.sin(a)
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 
 def draw_mesh(ax, vertices, faces, yaw:float=0., landmarks=None, color=(0.86, 0.72, 0.62), numbers=False):
     "Draw mesh `vertices` [V,3] (FLAME model space) turned by `yaw` degrees about y, seen from +z, on matplotlib `ax`; optional `landmarks` [L,3]."
     from matplotlib.collections import PolyCollection
-    R = _rot_y(yaw); P = np.asarray(vertices) @ R.T; tri = P[np.asarray(faces)]
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]); n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
-    vis = n[:, 2] > 0; order = np.argsort(tri[vis][:, :, 2].mean(1))
-    light = np.array([0.3, 0.4, 1.0]); light /= np.linalg.norm(light)
+    R = _rot_y(yaw)
+    P = np.asarray(vertices) @ R.T
+    tri = P[np.asarray(faces)]
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
+    vis = n[:, 2] > 0
+    order = np.argsort(tri[vis][:, :, 2].mean(1))
+    light = np.array([0.3, 0.4, 1.0])
+    light /= np.linalg.norm(light)
     shade = np.clip(n[vis][order] @ light, 0, 1)
     ax.add_collection(PolyCollection(tri[vis][order][:, :, :2], facecolors=np.array(color)[None] * (0.3 + 0.7*shade[:, None]), edgecolors='none'))
     if landmarks is not None:
-        q = np.asarray(landmarks) @ R.T; ax.scatter(q[:, 0], q[:, 1], s=8, c='crimson', zorder=5)
+        q = np.asarray(landmarks) @ R.T
+        ax.scatter(q[:, 0], q[:, 1], s=8, c='crimson', zorder=5)
         if numbers:
             for i, (x, y) in enumerate(q[:, :2]): ax.annotate(str(i), (x, y), fontsize=5, color='navy', xytext=(2, 2), textcoords='offset points')
-    ax.set_aspect('equal'); ax.autoscale_view(); ax.axis('off')
+    ax.set_aspect('equal')
+    ax.autoscale_view()
+    ax.axis('off')
     return ax
 
+# %% ../nbs/02_default_head.ipynb #082a9e40
 def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0., 0, 0), root=(0., 0, 0), eyes=(0., 0, 0)):
     """Posed head of a FLAME folder (default `find_flame_dir`): (vertices [V,3] FLAME model space, faces [F,3], landmarks [68,3]).
     `shape`/`expression`: leading coefficients; `jaw`, `neck`, `root`, `eyes` (both): axis-angle [3] radians."""
     import torch
     from smplx.lbs import lbs
     from trans3dhead.rotation import axis_angle_to_matrix
-    fd = find_flame_dir(flame_dir); a = load_flame_arrays(fd); fi, bc = load_landmark_embedding(fd)
+    fd = find_flame_dir(flame_dir)
+    a = load_flame_arrays(fd)
+    fi, bc = load_landmark_embedding(fd)
     betas = torch.zeros(1, a['shapedirs'].shape[-1])
     betas[0, :len(shape)] = torch.as_tensor(shape, dtype=torch.float32)
     betas[0, N_SHAPE:N_SHAPE + len(expression)] = torch.as_tensor(expression, dtype=torch.float32)
@@ -444,24 +515,30 @@ def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0.,
     v = v[0].numpy().astype(np.float64)
     return v, a['faces'], barycentric_points(v, a['faces'], fi, bc.astype(np.float64))
 
+# %% ../nbs/02_default_head.ipynb #0b229614
 def show_head(flame_dir=None, yaws=(0, 90), numbers=False, figsize=None, **pose):
     "Matplotlib figure of a FLAME folder's head (default `find_flame_dir`) at `yaws` (degrees) with its 68 landmarks; `pose`: see `head_mesh`."
     import matplotlib.pyplot as plt
     v, f, l = head_mesh(flame_dir, **pose)
     fig, axs = plt.subplots(1, len(yaws), figsize=figsize or (4*len(yaws), 5))
-    for ax, y in zip(np.atleast_1d(axs), yaws): draw_mesh(ax, v, f, y, l, numbers=numbers); ax.set_title(f'yaw {y}°', fontsize=9)
+    for ax, y in zip(np.atleast_1d(axs), yaws):
+        draw_mesh(ax, v, f, y, l, numbers=numbers)
+        ax.set_title(f'yaw {y}°', fontsize=9)
     fig.tight_layout()
     return fig
 
+# %% ../nbs/02_default_head.ipynb #af617cf2
 def head_picture(path, flame_dir=None, numbers=True) -> Path:
     "Write a PNG at `path` of the head of `flame_dir` (default: `find_flame_dir`, usually the default head), front and side, with the 68 landmarks."
     import matplotlib.pyplot as plt
     fig = show_head(flame_dir, yaws=(0, 45, 90), numbers=numbers, figsize=(12, 5))
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150); plt.close(fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
     return path
 
-# %% ../nbs/02_default_head.ipynb #8e56b187
+# %% ../nbs/02_default_head.ipynb #c2cf593e
 def plot_head_3d(flame_dir=None, landmarks=True, **pose):
     "Plotly figure: the head of a FLAME folder (default `find_flame_dir`) as a 3D mesh, with the 68 landmarks; `pose`: see `head_mesh`."
     import plotly.graph_objects as go
@@ -475,12 +552,14 @@ def plot_head_3d(flame_dir=None, landmarks=True, **pose):
                       margin=dict(l=0, r=0, t=0, b=0), height=500)
     return fig
 
+# %% ../nbs/02_default_head.ipynb #26a3425f
 def head_explorer(flame_dir=None, n_shape=4, n_expr=6):
     "ipywidgets explorer: sliders for the first `n_shape` shape and `n_expr` expression coefficients, jaw opening, neck yaw/pitch, view yaw; redraws `show_head`-style pictures."
     import ipywidgets as w, matplotlib.pyplot as plt
     fd = find_flame_dir(flame_dir)
     sl = lambda d, lo=-3., hi=3.: w.FloatSlider(value=0., min=lo, max=hi, step=0.1, description=d, continuous_update=False)
-    shape = [sl(f'shape {i}') for i in range(n_shape)]; expr = [sl(f'expr {i}') for i in range(n_expr)]
+    shape = [sl(f'shape {i}') for i in range(n_shape)]
+    expr = [sl(f'expr {i}') for i in range(n_expr)]
     jaw, nyaw, npitch = sl('jaw open', 0., 0.5), sl('neck yaw', -0.8, 0.8), sl('neck pitch', -0.5, 0.5)
     view = w.FloatSlider(value=20., min=-180, max=180, step=5, description='view yaw', continuous_update=False)
     out = w.Output()
@@ -489,7 +568,9 @@ def head_explorer(flame_dir=None, n_shape=4, n_expr=6):
             out.clear_output(wait=True)
             v, f, l = head_mesh(fd, shape=[s.value for s in shape], expression=[s.value for s in expr],
                                 jaw=(jaw.value, 0, 0), neck=(npitch.value, nyaw.value, 0))
-            fig, ax = plt.subplots(figsize=(5, 5)); draw_mesh(ax, v, f, view.value, l); plt.show()
+            fig, ax = plt.subplots(figsize=(5, 5))
+            draw_mesh(ax, v, f, view.value, l)
+            plt.show()
     for s in shape + expr + [jaw, nyaw, npitch, view]: s.observe(redraw, names='value')
     redraw()
     return w.HBox([w.VBox(shape + expr + [jaw, nyaw, npitch, view]), out])

@@ -70,7 +70,7 @@ def synth_data(root, s: DemoSettings, workers: int = 2) -> Path:
     if marker.is_file() and all(json.loads(marker.read_text()).get(k) == v for k, v in want.items()): return root
     return generate_synthheads(root, s.n_train, s.n_val, s.n_test, seed=s.seed, workers=workers, overwrite=True)
 
-# %% ../nbs/16_demo.ipynb #ee934ac5
+# %% ../nbs/16_demo.ipynb #e4e96cd1
 def predict_split(model, root, split: str, bs: int = 16) -> dict:
     "Submission entries {item_id: {...}} for every item of `split` (eval crop)."
     ds = DAD3DHeads(root, split, train=False, crop_size=model.crop_size, flame=model.flame)
@@ -83,6 +83,7 @@ def predict_split(model, root, split: str, bs: int = 16) -> dict:
             entries.update(submission_entries(model(b['image']), b, model.flame))
     return entries
 
+# %% ../nbs/16_demo.ipynb #616d7d95
 def score(model, root, split: str, submission_path, name: str):
     "Write `model`'s submission for `split` to `submission_path`, read it back, score it: Table 1's row (DataFrame)."
     write_submission(predict_split(model, root, split), submission_path)

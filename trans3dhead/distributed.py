@@ -21,13 +21,15 @@ def bare_model(model: nn.Module) -> nn.Module:
     "The model inside a `DistributedDataParallel`/`DataParallel` wrapper (or the model itself)."
     return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
 
-# %% ../nbs/14b_distributed.ipynb #5acd29e7
+# %% ../nbs/14b_distributed.ipynb #aee0bda9
 def is_rank0() -> bool: return rank_distrib() == 0
 
+# %% ../nbs/14b_distributed.ipynb #6edafc03
 def sum_over_ranks(t: Tensor) -> Tensor:
     "`t` summed over all processes of the group (all-reduce); `t` itself in a single process."
     if dist.is_available() and dist.is_initialized():
-        t = t.clone(); dist.all_reduce(t)
+        t = t.clone()
+        dist.all_reduce(t)
     return t
 
 # %% ../nbs/14b_distributed.ipynb #e99be7e6
@@ -88,7 +90,8 @@ def distributed_ctx(backend: str | None = None, timeout_s: int = 1800):
     """Join the process group described by the launcher's environment (torchrun / accelerate launch) and yield this
     process's device (`cuda:LOCAL_RANK`, or the CPU); a single process (no `WORLD_SIZE` > 1) just yields the default device."""
     if num_distrib() <= 1 or (dist.is_available() and dist.is_initialized()):
-        yield default_device(); return
+        yield default_device()
+        return
     cuda = torch.cuda.is_available()
     if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
     dist.init_process_group(backend or ('nccl' if cuda else 'gloo'), timeout=timedelta(seconds=timeout_s))
@@ -105,7 +108,8 @@ def distributed_ctx(backend: str | None = None, timeout_s: int = 1800):
 def ddp(learn: Learner, sync_bn: bool = True, find_unused_parameters: bool = False):
     "Train `learn` data-parallel inside the block when the process group has more than one process (else: unchanged)."
     if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
-        yield learn; return
+        yield learn
+        return
     cb = DDPCallback(sync_bn, find_unused_parameters)
     learn.add_cb(cb)
     try: yield learn

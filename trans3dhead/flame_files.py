@@ -190,7 +190,8 @@ def load_npy_restricted(path):
             _, _, dtype = read(f)
         except ValueError as e: raise FlameFilesError(f'{path}: not an .npy file ({e}).') from None
         if not dtype.hasobject:
-            f.seek(0); return np.load(f, allow_pickle=False)
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
         return _unpickle(f, path)
 
 # %% ../nbs/01_flame_files.ipynb #588dfb9d
@@ -213,7 +214,8 @@ class _fake_chumpy:
         sys.modules['chumpy'], sys.modules['chumpy.ch'] = pkg, mod
         return Ch
     def __exit__(self, *a):
-        sys.modules.pop('chumpy.ch', None); sys.modules.pop('chumpy', None)
+        sys.modules.pop('chumpy.ch', None)
+        sys.modules.pop('chumpy', None)
 
 def write_flame_pickle(path, data: dict, chumpy_keys=(), sparse_keys=(), protocol=2, legacy_names=True) -> Path:
     """Write `data` as a FLAME-style pickle: `chumpy_keys` as chumpy `Ch` objects, `sparse_keys` as scipy csc matrices;

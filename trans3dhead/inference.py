@@ -27,7 +27,7 @@ __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_h
            'predict', 'draw_prediction', 'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions',
            'parse_box', 'run_predict', 'main']
 
-# %% ../nbs/15_inference.ipynb #7f891856
+# %% ../nbs/15_inference.ipynb #c4c30ce9
 def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> np.ndarray:
     "Head box `[4]` (x, y, w, h) original px -> `crop [3]` = (x0, y0, s), as the evaluation crop of `data`."
     box = np.asarray(box, dtype=np.float64)
@@ -35,16 +35,18 @@ def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> n
         raise DataError(f"head box {box.tolist()}: give (x, y, w, h) in original pixels with w, h > 0")
     return crop_transform(expand_bbox(box, margin), crop_size)
 
+# %% ../nbs/15_inference.ipynb #14c1c379
 def crop_input(img: Image.Image, crop, crop_size: int = CROP_SIZE) -> Tensor:
     "RGB image + `crop [3]` -> the model input `[3, crop_size, crop_size]` (ImageNet-normalised)."
     return normalize_image(crop_image(img, crop, crop_size))
 
+# %% ../nbs/15_inference.ipynb #49984e75
 def to_image_space(posed: Tensor, crop, crop_size: int = CROP_SIZE) -> Tensor:
     "Posed vertices `[V,3]` normalised crop coords -> image space `[V,3]` (x, y original px; z same scale)."
     c = torch.as_tensor(np.asarray(crop, dtype=np.float64))[None]
     return posed_to_image(posed[None].double(), c, crop_size)[0]
 
-# %% ../nbs/15_inference.ipynb #3008e46e
+# %% ../nbs/15_inference.ipynb #ab36feaf
 def face_to_head_box(face, grow_w: float = 1.6, grow_h: float = 1.8, up: float = 0.15) -> np.ndarray:
     "Face box `[4]` (x, y, w, h) -> a head box `[4]` around it (original px)."
     x, y, w, h = np.asarray(face, dtype=np.float64)
@@ -52,10 +54,12 @@ def face_to_head_box(face, grow_w: float = 1.6, grow_h: float = 1.8, up: float =
     W, H = w * grow_w, h * grow_h
     return np.array([cx - W / 2, cy - H / 2, W, H])
 
+# %% ../nbs/15_inference.ipynb #29432e78
 def whole_image_box(img: Image.Image) -> np.ndarray:
     "The whole image as a box `[4]` (0, 0, W, H)."
     return np.array([0., 0., *img.size])
 
+# %% ../nbs/15_inference.ipynb #5060ba82
 def haar_detector():
     "A function RGB image -> list of head boxes `[4]` using OpenCV's frontal-face Haar cascade, or None if unavailable."
     try:
@@ -71,6 +75,7 @@ def haar_detector():
         return [face_to_head_box(f) for f in faces]
     return detect
 
+# %% ../nbs/15_inference.ipynb #20dfa3e3
 def head_boxes(img: Image.Image, box=None, detector=None) -> list[np.ndarray]:
     "Head boxes `[4]` for one image: `box` (one `[4]` or several `[K,4]`), else the detector's, else the whole image."
     if box is not None:
@@ -79,7 +84,7 @@ def head_boxes(img: Image.Image, box=None, detector=None) -> list[np.ndarray]:
     found = detector(img) if detector is not None else []
     return found if len(found) else [whole_image_box(img)]
 
-# %% ../nbs/15_inference.ipynb #91409aaa
+# %% ../nbs/15_inference.ipynb #fae48d4f
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif')
 
 @dataclass
@@ -98,16 +103,20 @@ class Source:
                             f"{getattr(a, 'shape', None)} {getattr(a, 'dtype', type(a).__name__)}")
         return Image.fromarray(a, 'RGB')
 
+# %% ../nbs/15_inference.ipynb #525ead75
 def image_files(folder) -> list[Path]:
     "Image files (by extension, `IMAGE_EXTS`) directly in `folder`, sorted by name."
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
 
+# %% ../nbs/15_inference.ipynb #a0d83c77
 def gather_sources(inputs) -> list[Source]:
     "Path / folder / array / list of them -> `Source`s. A path that does not exist raises `DataError`."
     if isinstance(inputs, (str, Path, np.ndarray)): inputs = [inputs]
     out = []
     for i, x in enumerate(inputs):
-        if isinstance(x, np.ndarray): out.append(Source(f'<array {i}>', array=x)); continue
+        if isinstance(x, np.ndarray):
+            out.append(Source(f'<array {i}>', array=x))
+            continue
         p = Path(x)
         if p.is_dir():
             files = image_files(p)
@@ -117,7 +126,7 @@ def gather_sources(inputs) -> list[Source]:
         else: raise DataError(f"{p}: no such file or folder")
     return out
 
-# %% ../nbs/15_inference.ipynb #f0fec1bc
+# %% ../nbs/15_inference.ipynb #123870ec
 @dataclass
 class FacePrediction:
     "One head's prediction in original-image coordinates (see the table above)."
@@ -134,6 +143,7 @@ class FacePrediction:
     dense: dict = field(default_factory=dict)
     image_size: tuple = (0, 0)
 
+# %% ../nbs/15_inference.ipynb #51cf7605
 @dataclass
 class Predictions:
     "All heads found (`faces`) and the inputs that could not be read or processed (`failed`: {source: message})."
@@ -210,7 +220,8 @@ def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=N
                 crop = head_crop(box, m.crop_size)
                 pending.append((crop_input(img, crop, m.crop_size), crop, (s.name, box, img.size)))
         except DataError as e:
-            result.failed[s.name] = str(e); continue
+            result.failed[s.name] = str(e)
+            continue
         if len(pending) >= bs: flush()
     flush()
     return result
@@ -224,7 +235,8 @@ def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = Tr
     if isinstance(img, (str, Path)): img = load_image(img)
     a = np.asarray(img)
     if ax is None: _, ax = plt.subplots(figsize=(size, size * a.shape[0] / a.shape[1]))
-    ax.imshow(a); ax.axis('off')
+    ax.imshow(a)
+    ax.axis('off')
     for f in ([faces] if isinstance(faces, FacePrediction) else faces):
         if mesh:
             e = np.concatenate([f.faces[:, [0, 1]], f.faces[:, [1, 2]], f.faces[:, [2, 0]]])
@@ -239,20 +251,23 @@ def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = Tr
             for k, c in enumerate(('red', 'green', 'blue')):
                 d = f.rotation[:2, k] * L
                 ax.annotate('', xy=o + d, xytext=o, arrowprops=dict(arrowstyle='->', color=c, lw=2), zorder=4)
-    ax.set_xlim(0, a.shape[1]); ax.set_ylim(a.shape[0], 0)
+    ax.set_xlim(0, a.shape[1])
+    ax.set_ylim(a.shape[0], 0)
     return ax
 
-# %% ../nbs/15_inference.ipynb #af3fdd3b
+# %% ../nbs/15_inference.ipynb #b2ac0040
 def obj_text(vertices, faces, flip_y: bool = False) -> str:
     "Wavefront OBJ text for vertices `[V,3]` and triangles `[F,3]` (0-based in, 1-based out)."
     v = np.asarray(vertices, dtype=np.float64) * ([1, -1, -1] if flip_y else [1, 1, 1])
     f = np.asarray(faces, dtype=np.int64) + 1
     return ''.join(f'v {a:.6f} {b:.6f} {c:.6f}\n' for a, b, c in v) + ''.join(f'f {a} {b} {c}\n' for a, b, c in f)
 
+# %% ../nbs/15_inference.ipynb #2485b855
 def write_obj(path, face: FacePrediction, flip_y: bool = False) -> Path:
     "Write `face`'s head mesh to `path` (.obj, atomically)."
     return atomic_write_text(path, f'# trans3dhead head mesh of {face.source} (image space)\n' + obj_text(face.vertices, face.faces, flip_y))
 
+# %% ../nbs/15_inference.ipynb #97e969b1
 def read_obj(path) -> tuple[np.ndarray, np.ndarray]:
     "Vertices `[V,3]` and triangles `[F,3]` (0-based) of an OBJ file (v and triangular f lines only)."
     v, f = [], []
@@ -263,7 +278,7 @@ def read_obj(path) -> tuple[np.ndarray, np.ndarray]:
         elif t[0] == 'f': f.append([int(x.split('/')[0]) - 1 for x in t[1:4]])
     return np.array(v), np.array(f, dtype=np.int64)
 
-# %% ../nbs/15_inference.ipynb #b74ceb80
+# %% ../nbs/15_inference.ipynb #3f8b94ad
 def face_record(f: FacePrediction) -> dict:
     "JSON-ready dict of a `FacePrediction` (without the mesh vertices and faces)."
     r = lambda a: np.round(np.asarray(a, dtype=np.float64), 3).tolist()
@@ -271,10 +286,12 @@ def face_record(f: FacePrediction) -> dict:
                 rotation=np.asarray(f.rotation).round(6).tolist(), params=np.asarray(f.params).round(6).tolist(),
                 dense={str(k): r(v) for k, v in f.dense.items()}, image_size=list(f.image_size))
 
+# %% ../nbs/15_inference.ipynb #aa2d20f2
 def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = True) -> list[Path]:
     "Write `<stem>.json` (all heads of an image), `<stem>.png` (drawing) and `<stem>_<k>.obj` per image into folder `out`."
     import matplotlib.pyplot as plt
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     by_src = {}
     for f in preds.faces: by_src.setdefault(f.source, []).append(f)
     written = []
@@ -284,12 +301,13 @@ def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = Tr
         if obj: written += [write_obj(out / f'{stem}_{k}.obj', f) for k, f in enumerate(faces)]
         if draw and not src.startswith('<'):
             ax = draw_prediction(src, faces)
-            ax.figure.savefig(out / f'{stem}.png', dpi=100, bbox_inches='tight'); plt.close(ax.figure)
+            ax.figure.savefig(out / f'{stem}.png', dpi=100, bbox_inches='tight')
+            plt.close(ax.figure)
             written.append(out / f'{stem}.png')
     if preds.failed: written.append(atomic_write_text(out / 'failed.json', json.dumps(preds.failed, indent=1)))
     return written
 
-# %% ../nbs/15_inference.ipynb #3b77fbff
+# %% ../nbs/15_inference.ipynb #40ec295c
 def parse_box(s: str | None):
     "'x,y,w,h' -> `[4]` floats (or None)."
     if s is None: return None
@@ -298,6 +316,7 @@ def parse_box(s: str | None):
     if len(b) != 4: raise ConfigError(f"--box {s!r}: give x,y,w,h in original pixels, e.g. --box 120,80,260,300")
     return b
 
+# %% ../nbs/15_inference.ipynb #b4b58645
 def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, draw=True) -> int:
     "The console script's work; returns its exit status (0 all done, 2 some inputs failed)."
     preds = predict(inputs, model, boxes=parse_box(box), bs=bs, flame_dir=flame_dir)
@@ -307,6 +326,7 @@ def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, d
           + (f"; {len(preds.failed)} input(s) failed (see {Path(out) / 'failed.json'})" if preds.failed else ''))
     return 2 if preds.failed else 0
 
+# %% ../nbs/15_inference.ipynb #35c4fc10
 @call_parse
 def main(inputs: Param("image file(s) or folder(s)", str, nargs='+'),
          model: Param("model folder from trans3dhead_train (<out>/model) or a checkpoint last.pth", str) = None,
@@ -320,5 +340,6 @@ def main(inputs: Param("image file(s) or folder(s)", str, nargs='+'),
     if model is None: sys.exit("trans3dhead_predict: error: --model is required (the folder <out>/model written by trans3dhead_train)")
     try: code = run_predict(inputs, model, out, box, obj, flame, bs, not no_draw)
     except Trans3DHeadError as e:
-        print(f"trans3dhead_predict: error: {e}", file=sys.stderr); sys.exit(1)
+        print(f"trans3dhead_predict: error: {e}", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code)

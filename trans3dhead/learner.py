@@ -103,7 +103,9 @@ class LossTermsCallback(Callback):
     "Per-epoch means of the loss's unweighted terms (train and valid) in `.history`; `fname`: JSON lines, rewritten per epoch."
     order = 55   # after Recorder (50), before CheckpointCallback (60)
     def __init__(self, fname=None): self.fname, self.history = fname, []
-    def before_epoch(self): self.sums = {'train': {}, 'valid': {}}; self.counts = {'train': 0, 'valid': 0}
+    def before_epoch(self):
+        self.sums = {'train': {}, 'valid': {}}
+        self.counts = {'train': 0, 'valid': 0}
     def after_loss(self):
         last = getattr(self.learn.loss_func, 'last', None)
         if not last: return
@@ -206,7 +208,8 @@ def get_learner(dls, cfg: ModelConfig | None = None, mean_face=None, flame_dir=N
     if model is None:
         if mean_face is None and cfg.landmark_branch: mean_face = _mean_face_of(dls, flame_dir)
         model = build_arch(arch, cfg, mean_face, flame_dir)
-    model.to(device); dls.to(device)
+    model.to(device)
+    dls.to(device)
     cb = [LossTermsCallback(terms_file)] + ([CheckpointCallback(ckpt_dir)] if ckpt_dir is not None else []) + list(L(cbs))
     learn = HeadLearner(dls, model, loss_func=TermsLoss(loss if loss is not None else default_loss(model, cfg)),
                         opt_func=paper_adam, lr=discriminative_lr(lr, backbone_mult), splitter=head_splitter,
@@ -279,5 +282,6 @@ def main(data: Param("DAD-3DHeads-format data folder (real, or SynthHeads from t
         path = train(data, out, epochs, bs, preset, backbone, size, lr, schedule, workers, flame, resume, not no_pretrained,
                      z5=not fast_metrics, chamfer=not fast_metrics, seed=seed, arch=arch)
     except Trans3DHeadError as e:
-        print(f"trans3dhead_train: error: {e}", file=sys.stderr); sys.exit(1)
+        print(f"trans3dhead_train: error: {e}", file=sys.stderr)
+        sys.exit(1)
     if is_rank0(): print(f"model written to {path}")

@@ -28,21 +28,23 @@ __all__ = ['YAW_BINS', 'SUBMISSION_SHAPES', 'METRIC_COLUMNS', 'box_size', 'landm
            'write_submission', 'read_submission', 'GTItem', 'load_ground_truth', 'sample_metrics', 'evaluate',
            'summary_table', 'attribute_tables', 'format_report', 'main']
 
-# %% ../nbs/13_metrics.ipynb #b8e1b419
+# %% ../nbs/13_metrics.ipynb #46b956a1
 def box_size(bbox: Tensor) -> Tensor:
     "√(w·h) of boxes [...,4] given as (x, y, w, h). -> [...]"
     return (bbox[..., 2] * bbox[..., 3]).sqrt()
 
+# %% ../nbs/13_metrics.ipynb #703dbec6
 def landmark_box_size(landmarks: Tensor) -> Tensor:
     "√(w·h) of the box around landmarks [...,N,2] (AFLW2000-3D's normalisation). -> [...]"
     wh = landmarks.amax(-2) - landmarks.amin(-2)
     return (wh[..., 0] * wh[..., 1]).sqrt()
 
+# %% ../nbs/13_metrics.ipynb #e083cff4
 def nme(pred: Tensor, gt: Tensor, norm: Tensor) -> Tensor:
     "Per-sample NME ×100 of landmarks pred, gt [B,68,2] (same pixel space) normalised by norm [B]. -> [B]"
     return (pred - gt).norm(dim=-1).mean(-1) / norm * 100
 
-# %% ../nbs/13_metrics.ipynb #f4f863e3
+# %% ../nbs/13_metrics.ipynb #0a01de59
 def _chunks(n: int, size: int):
     for a in range(0, n, size): yield slice(a, min(a + size, n))
 
@@ -55,6 +57,7 @@ def knn_indices(points: Tensor, k: int = 5, chunk: int = 1024) -> Tensor:
         out.append(d.topk(k, dim=1, largest=False).indices)
     return torch.cat(out)
 
+# %% ../nbs/13_metrics.ipynb #228456fb
 def z5_accuracy(pred: Tensor, gt: Tensor, k: int = 5, neighbours: Tensor | None = None) -> float:
     """Z5 (Zk) accuracy of one sample: pred [N,3], gt [N,3] (same vertices, z away from the camera in both).
     `neighbours` [N,k] from `knn_indices(gt)` can be passed to reuse them."""
@@ -63,7 +66,7 @@ def z5_accuracy(pred: Tensor, gt: Tensor, k: int = 5, neighbours: Tensor | None 
     agree = (gz[:, None] >= gz[nb]) == (pz[:, None] >= pz[nb])
     return agree.double().mean().item()
 
-# %% ../nbs/13_metrics.ipynb #97e19b79
+# %% ../nbs/13_metrics.ipynb #30ad4178
 def similarity_procrustes(src: Tensor, dst: Tensor):
     """Least-squares similarity mapping points src [K,3] onto dst [K,3], reflection allowed.
     Returns (s, R [3,3], t [3]) with aligned = s · x @ R + t (row vectors)."""
@@ -75,15 +78,18 @@ def similarity_procrustes(src: Tensor, dst: Tensor):
     s = S.sum() / a.pow(2).sum().clamp_min(1e-30)
     return s, R, md - s * ms @ R
 
+# %% ../nbs/13_metrics.ipynb #05360599
 def nearest_sq_dist(a: Tensor, b: Tensor, chunk: int = 512) -> Tensor:
     "Squared distance from each point of a [N,3] to its nearest point of b [M,3], chunked over a. -> [N]"
     return torch.cat([torch.cdist(a[sl], b).amin(1).pow(2) for sl in _chunks(len(a), chunk)])
 
+# %% ../nbs/13_metrics.ipynb #0e18660e
 def scale_to_eye_distance(vertices: Tensor, landmarks68: Tensor, dist: float = 20.0):
     "Scale factor making ‖landmarks68[39] − landmarks68[42]‖ equal `dist`; returns (vertices·f, landmarks68·f)."
     f = dist / (landmarks68[39] - landmarks68[42]).norm()
     return vertices * f, landmarks68 * f
 
+# %% ../nbs/13_metrics.ipynb #cc405da1
 def chamfer_distance(pred_vertices: Tensor, pred_kp7: Tensor, gt_vertices: Tensor, gt_landmarks68: Tensor,
                      face_idx: Tensor) -> float:
     """DAD-3DHeads Chamfer distance of one sample. pred_vertices [V,3] and pred_kp7 [7,3] in one (any) space;
@@ -99,7 +105,7 @@ def pose_error(R_pred: Tensor, R_gt: Tensor) -> Tensor:
     D = R_pred @ R_gt.transpose(-1, -2)
     return (torch.eye(3, dtype=D.dtype, device=D.device) - D).flatten(-2).norm(dim=-1)
 
-# %% ../nbs/13_metrics.ipynb #5a062aa1
+# %% ../nbs/13_metrics.ipynb #9e9fe08e
 def _mesh_dtype(mesh):
     fl = [b for b in mesh.buffers() if b.is_floating_point()] if hasattr(mesh, 'buffers') else []
     return fl[0].dtype if fl else None
@@ -109,6 +115,7 @@ def landmarks68_of(mesh, verts: Tensor) -> Tensor:
     dt = _mesh_dtype(mesh)
     return mesh.landmarks68(verts if dt is None else verts.to(dt)).to(verts.dtype)
 
+# %% ../nbs/13_metrics.ipynb #107e6e34
 def predicted_landmarks(out, mesh=None) -> Tensor:
     """68 landmarks [B,68,2] in crop pixels: the landmark branch's, or (only-3DMM) FLAME's landmarks of the posed mesh
     in the crop of `mesh.crop_size` pixels (the FLAME layer's, which is the model's)."""
@@ -116,17 +123,20 @@ def predicted_landmarks(out, mesh=None) -> Tensor:
     if mesh is None: raise ValueError("only-3DMM output: pass the FLAME layer (`mesh`) to get landmarks from the mesh")
     return to_crop_pixels(landmarks68_of(mesh, out.flame.posed), mesh.crop_size)
 
+# %% ../nbs/13_metrics.ipynb #3c707d1e
 def batch_nme(out, batch, mesh=None) -> Tensor:
     "NME ×100 per sample [B]: crop-pixel errors divided by the crop scale s are original pixels, normalised by √(w·h) of bbox."
     err = (predicted_landmarks(out, mesh) - batch['landmarks']).norm(dim=-1).mean(-1)
     return err / batch['crop'][:, 2] / box_size(batch['bbox']) * 100
 
+# %% ../nbs/13_metrics.ipynb #6cb0a57b
 def batch_z5(out, batch, mesh) -> Tensor:
     "Z5 accuracy per sample [B] on the head-Z5 subset: posed (z away from the camera) vs camera-space GT."
     idx = mesh.head_z5_idx
     gt = camera_space(batch['vertices'], batch['model_view'])[:, idx]
     return torch.tensor([z5_accuracy(p, g) for p, g in zip(out.flame.posed[:, idx].detach(), gt)], dtype=torch.float64)
 
+# %% ../nbs/13_metrics.ipynb #d218827b
 def batch_chamfer(out, batch, mesh) -> Tensor:
     "Chamfer distance per sample [B]: posed vertices and their 7 keypoints vs camera-space GT (face subset)."
     pv = out.flame.posed.detach()
@@ -135,11 +145,12 @@ def batch_chamfer(out, batch, mesh) -> Tensor:
     gl = landmarks68_of(mesh, gv)
     return torch.tensor([chamfer_distance(*a, mesh.face_idx) for a in zip(pv, pk, gv, gl)], dtype=torch.float64)
 
+# %% ../nbs/13_metrics.ipynb #1e173495
 def batch_pose_error(out, batch, mesh=None) -> Tensor:
     "Pose error per sample [B]."
     return pose_error(out.flame.rotation.detach(), batch['rotation'])
 
-# %% ../nbs/13_metrics.ipynb #f00bff3a
+# %% ../nbs/13_metrics.ipynb #ae49d06d
 def _batch_of(yb):
     if isinstance(yb, dict): return yb
     if isinstance(yb, (tuple, list)) and yb and isinstance(yb[0], dict): return yb[0]
@@ -147,29 +158,42 @@ def _batch_of(yb):
 
 class SampleMetric(Metric):
     "Mean over samples of `fn(out, batch, mesh) -> [B]`, accumulated over the validation batches."
-    def __init__(self, fn, name: str, mesh=None): self.fn, self._name, self.mesh = fn, name, mesh; self.reset()
+    def __init__(self, fn, name: str, mesh=None):
+        self.fn, self._name, self.mesh = fn, name, mesh
+        self.reset()
     def reset(self): self.total, self.count = 0.0, 0
     def accumulate(self, learn):
         v = self.fn(learn.pred, _batch_of(learn.yb), self.mesh).detach().double().cpu()
-        self.total += v.sum().item(); self.count += v.numel()
+        self.total += v.sum().item()
+        self.count += v.numel()
     @property
     def value(self): return self.total / self.count if self.count else None
     @property
     def name(self): return self._name
 
+# %% ../nbs/13_metrics.ipynb #1a7006dd
 def NMEMetric(mesh=None): return SampleMetric(batch_nme, 'nme', mesh)
+
+# %% ../nbs/13_metrics.ipynb #66acdad2
 def Z5Metric(mesh): return SampleMetric(batch_z5, 'z5', mesh)
+
+# %% ../nbs/13_metrics.ipynb #b1d2325e
 def ChamferMetric(mesh): return SampleMetric(batch_chamfer, 'chamfer', mesh)
+
+# %% ../nbs/13_metrics.ipynb #a1a9355c
 def PoseErrorMetric(): return SampleMetric(batch_pose_error, 'pose_err')
+
+# %% ../nbs/13_metrics.ipynb #833cf831
 def dad_metrics(mesh, z5: bool = True, chamfer: bool = True) -> list:
     "The validation metrics of Table 1 (Z5 and Chamfer cost ~0.1 s per sample on a CPU; switch them off for quick runs)."
     return [NMEMetric(mesh), *([Z5Metric(mesh)] if z5 else []), *([ChamferMetric(mesh)] if chamfer else []), PoseErrorMetric()]
 
-# %% ../nbs/13_metrics.ipynb #05e2a9dd
+# %% ../nbs/13_metrics.ipynb #15760bd2
 def aflw_pose_mask(gt_euler: Tensor, limit: float = 99.0) -> Tensor:
     "Boolean mask [N]: samples whose (yaw, pitch, roll) [N,3] in degrees all lie within ±limit."
     return (gt_euler.abs() <= limit).all(-1)
 
+# %% ../nbs/13_metrics.ipynb #40392d79
 def euler_mae(pred_euler: Tensor, gt_euler: Tensor, wrap: bool = True) -> dict:
     "MAE in degrees of (yaw, pitch, roll) [N,3] and their mean: dict(yaw, pitch, roll, mean, n)."
     from trans3dhead.rotation import wrap_degrees
@@ -177,11 +201,13 @@ def euler_mae(pred_euler: Tensor, gt_euler: Tensor, wrap: bool = True) -> dict:
     e = (wrap_degrees(d) if wrap else d).abs().double().mean(0)
     return dict(yaw=e[0].item(), pitch=e[1].item(), roll=e[2].item(), mean=e.mean().item(), n=len(d))
 
+# %% ../nbs/13_metrics.ipynb #1fffe647
 def aflw2000_pose_mae(pred_euler: Tensor, gt_euler: Tensor, limit: float = 99.0, wrap: bool = True) -> dict:
     "AFLW2000-3D head-pose MAE over the samples with every GT angle within ±limit degrees. Euler [N,3] (yaw, pitch, roll) deg."
     keep = aflw_pose_mask(gt_euler, limit)
     return euler_mae(pred_euler[keep], gt_euler[keep], wrap)
 
+# %% ../nbs/13_metrics.ipynb #db0500c4
 YAW_BINS = ((0, 30), (30, 60), (60, 90))
 
 def aflw2000_nme(pred: Tensor, gt: Tensor, gt_yaw: Tensor) -> dict:
@@ -192,10 +218,11 @@ def aflw2000_nme(pred: Tensor, gt: Tensor, gt_yaw: Tensor) -> dict:
     for lo, hi in YAW_BINS:
         sel = (ay <= hi) & ((ay > lo) if lo > 0 else (ay >= lo))
         r[f'{lo}-{hi}'] = e[sel].mean().item() if sel.any() else float('nan')
-    r['mean'] = float(np.mean([r[f'{lo}-{hi}'] for lo, hi in YAW_BINS])); r['all'] = e.mean().item()
+    r['mean'] = float(np.mean([r[f'{lo}-{hi}'] for lo, hi in YAW_BINS]))
+    r['all'] = e.mean().item()
     return r
 
-# %% ../nbs/13_metrics.ipynb #f82ea614
+# %% ../nbs/13_metrics.ipynb #2a3066a6
 SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7_landmarks_3d': (7, 3), 'rotation_matrix': (3, 3)}
 
 def submission_entries(out, batch, mesh) -> dict:
@@ -208,11 +235,13 @@ def submission_entries(out, batch, mesh) -> dict:
     return {str(i): {'68_landmarks_2d': l.cpu().numpy(), 'N_landmarks_3d': v.cpu().numpy(), '7_landmarks_3d': k.cpu().numpy(),
                      'rotation_matrix': r.cpu().numpy()} for i, l, v, k, r in zip(batch['item_id'], lmk, verts, kp7, rot)}
 
+# %% ../nbs/13_metrics.ipynb #ed56f139
 def write_submission(entries: dict, path, decimals: int = 4) -> Path:
     "Write {item_id: {key: array}} as one DAD-3DHeads submission json at `path`."
     js = {k: {n: np.round(np.asarray(a, dtype=np.float64), decimals).tolist() for n, a in e.items()} for k, e in entries.items()}
     return atomic_write_text(path, json.dumps(js, separators=(',', ':')))
 
+# %% ../nbs/13_metrics.ipynb #51f0b6df
 def _check_entry(path, item_id, e) -> dict:
     if not isinstance(e, dict): raise DataError(f"{path}: item {item_id!r} is not an object with the keys {list(SUBMISSION_SHAPES)}.")
     r = {}
@@ -234,7 +263,7 @@ def read_submission(path) -> dict:
     if not isinstance(js, dict): raise DataError(f"{path}: expected a json object keyed by item_id, got a {type(js).__name__}.")
     return {k: _check_entry(path, k, e) for k, e in js.items()}
 
-# %% ../nbs/13_metrics.ipynb #4c0d3cfc
+# %% ../nbs/13_metrics.ipynb #472ea016
 @dataclass
 class GTItem:
     "One ground-truth item: vertices [V,3] FLAME model space, model_view/projection [4,4], image height, bbox (x,y,w,h) original px."
@@ -246,6 +275,7 @@ class GTItem:
     bbox: tuple
     attributes: dict | None = None
 
+# %% ../nbs/13_metrics.ipynb #67ec3721
 def load_ground_truth(root, split: str = 'val') -> list[GTItem]:
     """Ground truth of a DAD-3DHeads-format split: [GTItem], read and checked by the data module's readers (split file,
     entries, annotations, image headers). The test split has no annotations (DataError)."""
@@ -265,6 +295,7 @@ def load_ground_truth(root, split: str = 'val') -> list[GTItem]:
                           image_size(ent['img_path'])[1], tuple(ent['bbox']), ent['attributes'] or None))
     return res
 
+# %% ../nbs/13_metrics.ipynb #571ead25
 def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:
     "The four metrics of one item: pred = a submission entry (numpy), gt = GTItem, mesh = FLAME layer. -> dict(nme, z5, chamfer, pose_err)"
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)
@@ -280,7 +311,7 @@ def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:
                 chamfer=chamfer_distance(pv, t(pred['7_landmarks_3d']), cam, camera_space(gl3, mv), mesh.face_idx),
                 pose_err=pose_error(t(pred['rotation_matrix']), t(gt.model_view[:3, :3]) * t(FLIP_YZ)[:, None]).item())
 
-# %% ../nbs/13_metrics.ipynb #876b319d
+# %% ../nbs/13_metrics.ipynb #08015d62
 METRIC_COLUMNS = {'nme': 'NME↓', 'z5': 'Z5 Acc.↑', 'chamfer': 'Cham. Dis.↓', 'pose_err': 'Pose Err.↓'}
 
 def evaluate(predictions: dict, ground_truth: list, mesh, progress: bool = False):
@@ -288,25 +319,31 @@ def evaluate(predictions: dict, ground_truth: list, mesh, progress: bool = False
     import pandas as pd
     rows, missing = [], []
     for gt in (__import__('fastprogress').progress_bar(ground_truth) if progress else ground_truth):
-        if gt.item_id not in predictions: missing.append(gt.item_id); continue
+        if gt.item_id not in predictions:
+            missing.append(gt.item_id)
+            continue
         rows.append(dict(item_id=gt.item_id, **sample_metrics(predictions[gt.item_id], gt, mesh), **(gt.attributes or {})))
     if not rows: raise DataError(f"no prediction matches any of the {len(ground_truth)} ground-truth items (ids like {ground_truth[0].item_id!r}).")
     return pd.DataFrame(rows), missing
 
+# %% ../nbs/13_metrics.ipynb #340aae52
 def summary_table(df, name: str = 'ours'):
     "Table 1 of the paper: one row, columns NME, Z5 Acc., Cham. Dis., Pose Err."
     import pandas as pd
     return pd.DataFrame([{METRIC_COLUMNS[k]: df[k].mean() for k in METRIC_COLUMNS}], index=pd.Index([name], name='Method'))
 
+# %% ../nbs/13_metrics.ipynb #82b78208
 def attribute_tables(df) -> dict:
     "{attribute: DataFrame indexed by the attribute's values, the four metrics + n}, for every attribute column."
     out = {}
     for c in [c for c in df.columns if c not in ('item_id', *METRIC_COLUMNS)]:
         g = df.groupby(df[c].astype(str))
-        t = g[list(METRIC_COLUMNS)].mean().rename(columns=METRIC_COLUMNS); t['n'] = g.size()
+        t = g[list(METRIC_COLUMNS)].mean().rename(columns=METRIC_COLUMNS)
+        t['n'] = g.size()
         out[c] = t
     return out
 
+# %% ../nbs/13_metrics.ipynb #87b4fab5
 def format_report(df, missing=(), name: str = 'ours') -> str:
     "The text trans3dhead_eval prints: Table 1, then one table per attribute."
     fmt = {'NME↓': '{:.3f}'.format, 'Z5 Acc.↑': '{:.4f}'.format, 'Cham. Dis.↓': '{:.3f}'.format, 'Pose Err.↓': '{:.3f}'.format}
@@ -331,6 +368,9 @@ def main(submission: Param("submission json (DAD-3DHeads format, keyed by item_i
         from trans3dhead.flame import FlameLayer
         df, missing = evaluate(preds, gts, FlameLayer(flame_dir), progress=True)
     except Trans3DHeadError as e:
-        print(f"trans3dhead_eval: {e}", file=sys.stderr); sys.exit(2)
+        print(f"trans3dhead_eval: {e}", file=sys.stderr)
+        sys.exit(2)
     print(format_report(df, missing, name))
-    if csv: df.to_csv(csv, index=False); print(f"per-item metrics: {csv}")
+    if csv:
+        df.to_csv(csv, index=False)
+        print(f"per-item metrics: {csv}")

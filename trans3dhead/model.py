@@ -87,7 +87,7 @@ def preset(name:str, **overrides) -> ModelConfig:
     if name not in PRESETS: raise ConfigError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     return ModelConfig(**{**PRESETS[name], **overrides}).validate()
 
-# %% ../nbs/10_model.ipynb #3ac57d6e
+# %% ../nbs/10_model.ipynb #b0a71c29
 _TV = {'resnet50': ('resnet50', 'ResNet50_Weights', 2048), 'resnet18': ('resnet18', 'ResNet18_Weights', 512),
        'mobilenet_v2': ('mobilenet_v2', 'MobileNet_V2_Weights', 1280)}
 
@@ -96,6 +96,7 @@ def cached_weights_path(name:str) -> Path:
     url = getattr(torchvision.models, _TV[name][1]).IMAGENET1K_V1.url
     return Path(torch.hub.get_dir()) / 'checkpoints' / url.rsplit('/', 1)[-1]
 
+# %% ../nbs/10_model.ipynb #9c7e56e4
 def _load_state(net:nn.Module, path:Path):
     try: sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise CheckpointError(f"{path}: cannot read backbone weights ({e}); give a torchvision state-dict file") from e
@@ -119,6 +120,7 @@ def backbone_body(name:str='resnet50', weights:str|None=None, pretrained:bool=Tr
     body = net.features if name == 'mobilenet_v2' else nn.Sequential(*list(net.children())[:-2])
     return body, ch
 
+# %% ../nbs/10_model.ipynb #e746c5df
 class Backbone(nn.Module):
     "CNN body + 1×1 conv: images `[B,3,H,W]` (ImageNet-normalised) -> memory `[B, d, H/32, W/32]`."
     def __init__(self, body:nn.Module, channels:int, d:int=256):
@@ -126,7 +128,7 @@ class Backbone(nn.Module):
         self.body, self.proj = body, nn.Conv2d(channels, d, 1)
     def forward(self, x:Tensor) -> Tensor: return self.proj(self.body(x))
 
-# %% ../nbs/10_model.ipynb #cfba6d72
+# %% ../nbs/10_model.ipynb #35aeb955
 class Queries(nn.Module):
     "Learned query positions `[N, d]` and the decoder input: zeros, or MQinit (Eq. 1) when `mqinit`."
     def __init__(self, n:int, d:int, mqinit:bool=False):
@@ -140,6 +142,7 @@ class Queries(nn.Module):
         tgt = self.mqinit(memory) if self.mqinit is not None else memory.new_zeros(B, N, d)
         return tgt, self.pos.weight
 
+# %% ../nbs/10_model.ipynb #f2e46044
 class ParamBranch(nn.Module):
     "3DMM branch: memory `[B,S,d]`, pos `[S,d]` -> parameters of every decoder layer `[L, B, P]`."
     def __init__(self, n_params:int=413, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_layers:int=2,
@@ -149,7 +152,8 @@ class ParamBranch(nn.Module):
         self.decoder = Decoder(n_layers, d, nheads, dim_ff, dropout, n_params, qamem)
         self.head = nn.Linear(d, 1)                       # shared by all queries
         self.bias = nn.Parameter(torch.zeros(n_params))   # per parameter
-        nn.init.normal_(self.head.weight, std=3e-3); nn.init.zeros_(self.head.bias)
+        nn.init.normal_(self.head.weight, std=3e-3)
+        nn.init.zeros_(self.head.bias)
 
     def forward(self, memory:Tensor, pos:Tensor) -> Tensor:
         tgt, qpos = self.queries(memory)
@@ -212,13 +216,14 @@ class Trans3DHead(nn.Module):
             out.residuals = None if res is None else res * (self.crop_size / 2)
         return out
 
-# %% ../nbs/10_model.ipynb #e476f602
+# %% ../nbs/10_model.ipynb #020b09c2
 FRONTAL = torch.diag(torch.tensor([1., -1., -1.]))   # camera-space rotation of a frontal face
 
 def pose_slices(n_params:int) -> tuple[slice, slice, slice]:
     "(rotation 6D, translation, scale) slices of a parameter vector; the 10 pose parameters are always last."
     return slice(n_params - 10, n_params - 4), slice(n_params - 4, n_params - 1), slice(n_params - 1, n_params)
 
+# %% ../nbs/10_model.ipynb #dc479372
 @torch.no_grad()
 def init_param_bias(flame:nn.Module, n_params:int, fill:float=0.8) -> Tensor:
     "`[P]` parameters of a frontal, centred template head whose head vertices span `fill` of the crop."
@@ -234,6 +239,7 @@ def init_param_bias(flame:nn.Module, n_params:int, fill:float=0.8) -> Tensor:
     p[0, trans.start:trans.start + 2] = -(lo + hi) / 2 * k
     return p[0]
 
+# %% ../nbs/10_model.ipynb #9a021ec0
 @torch.no_grad()
 def template_landmarks(flame:nn.Module, params:Tensor) -> Tensor:
     "68 landmarks `[68, 2]` (normalised crop coords) of the head given by one parameter vector `[P]`."

@@ -45,12 +45,13 @@ class QAMem(nn.Module):
         # the same numbers as `forward_conv`, computed as one batched matmul over queries (3-4x faster on CPU)
         return torch.baddbmm(self.biases[:, None, :], x.transpose(0, 1), self.transforms).transpose(0, 1)
 
-# %% ../nbs/07_qamem.ipynb #89d7525f
+# %% ../nbs/07_qamem.ipynb #68296fea
 def qamem_separate(attn:Tensor, memory:Tensor, qamem:QAMem) -> Tensor:
     "Eq. 2: build N memories `M T_i + b_i` `[B, N, S, d]`, then read each with its own attention row -> `[B, N, d]`."
     mems = torch.einsum('bsd,nde->bnse', memory, qamem.transforms) + qamem.biases[None, :, None, :]
     return torch.einsum('bns,bnse->bne', attn, mems)
 
+# %% ../nbs/07_qamem.ipynb #79227494
 def qamem_efficient(attn:Tensor, memory:Tensor, qamem:QAMem) -> Tensor:
     "Eq. 3: read the shared memory `A M` `[B, N, d]`, then apply T_i per query (grouped 1×1 conv) -> `[B, N, d]`."
     return qamem(attn @ memory)

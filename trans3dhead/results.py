@@ -43,7 +43,8 @@ def mesh_outline(points) -> np.ndarray:
 def draw_crop(ax, image: Tensor, pred=None, true=None, mesh_px=None, title=None):
     "One normalised crop `[3,H,W]` with landmarks pred/true `[68,2]` and the outline of `mesh_px` `[V,2]` (crop px)."
     im = denormalize_image(image)
-    ax.imshow(im, extent=(0, im.shape[1], im.shape[0], 0)); ax.axis('off')
+    ax.imshow(im, extent=(0, im.shape[1], im.shape[0], 0))
+    ax.axis('off')
     if mesh_px is not None: ax.plot(*mesh_outline(to_numpy(mesh_px)).T, '-', c='deepskyblue', lw=1)
     if true is not None: ax.scatter(*to_numpy(true).T, s=5, c='lime', label='true')
     if pred is not None: ax.scatter(*to_numpy(pred).T, s=5, c='red', label='predicted')
@@ -55,7 +56,8 @@ def show_results(learn: Learner, batch: dict | None = None, max_n: int = 4, ncol
     batch = batch if batch is not None else learn.dls.valid.one_batch()
     out, m = predict_batch(learn.model, batch), bare_model(learn.model)
     lmk = predicted_landmarks(out, m.flame)
-    n = min(max_n, len(lmk)); nr = math.ceil(n / ncols)
+    n = min(max_n, len(lmk))
+    nr = math.ceil(n / ncols)
     fig, axs = plt.subplots(nr, min(n, ncols), figsize=(size * min(n, ncols), size * nr), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for i, ax in zip(range(n), axs.flat):
@@ -107,7 +109,9 @@ def plot_residual_histograms(res: Tensor, bins: int = 50, size: float = 3.):
     edges = np.linspace(0, max(a.max(), 1e-6), bins + 1)
     fig, axs = plt.subplots(1, len(a), figsize=(size * len(a), size * 0.8), squeeze=False, sharey=True)
     for l, (ax, v) in enumerate(zip(axs[0], a)):
-        ax.hist(v, bins=edges, color='C0'); ax.set_title(f'decoder layer {l + 1}', fontsize=9)
+        ax.hist(v, bins=edges, color='C0')
+        ax.set_title(f'decoder layer {l + 1}', fontsize=9)
         ax.set_xlabel('|residual| / head box')
-    axs[0][0].set_ylabel('count'); fig.tight_layout()
+    axs[0][0].set_ylabel('count')
+    fig.tight_layout()
     return fig

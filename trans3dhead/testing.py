@@ -36,7 +36,9 @@ def icosphere(subdiv: int = 3, radius: float = 1.0):
         def m(a, b):
             key = (min(a, b), max(a, b))
             if key not in mid:
-                p = v[a] + v[b]; v.append(p / np.linalg.norm(p)); mid[key] = len(v) - 1
+                p = v[a] + v[b]
+                v.append(p / np.linalg.norm(p))
+                mid[key] = len(v) - 1
             return mid[key]
         for a, b, c in f:
             ab, bc, ca = m(a, b), m(b, c), m(c, a)
@@ -80,7 +82,8 @@ def make_tiny_flame(dest, seed: int = 0, subdiv: int = 3) -> Path:
     """Write a tiny model in FLAME's exact file format to folder `dest` (642 vertices for subdiv=3): generic_model.pkl
     (chumpy Ch + scipy csc inside, Python-2 module names), both landmark embeddings, the three vertex subsets and
     the dense landmark sets. FLAME model space, units ~metres. For fast tests only: the shape is a drawn-on ellipsoid."""
-    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     s, faces = icosphere(subdiv)
     v = s * [0.075, 0.1, 0.09]                                            # head-sized ellipsoid
@@ -107,9 +110,11 @@ def make_tiny_flame(dest, seed: int = 0, subdiv: int = 3) -> Path:
     p = np.concatenate([uv, 0.09 * np.sqrt(np.clip(1 - (uv[:, :1] / 0.075) ** 2 - (uv[:, 1:] / 0.1) ** 2, 0, 1))], 1)
     fidx, bary = _embed_on_front(p, v, faces)
     write_flame_pickle(dest / 'flame_static_embedding.pkl', dict(lmk_face_idx=fidx[17:].astype(np.uint32), lmk_b_coords=bary[17:]))
-    dyn_f = np.repeat(fidx[None, :17], 79, 0); dyn_b = np.repeat(bary[None, :17], 79, 0)
+    dyn_f = np.repeat(fidx[None, :17], 79, 0)
+    dyn_b = np.repeat(bary[None, :17], 79, 0)
     dyn_f[1:] = rng.integers(0, len(faces), size=(78, 17))                # rows 1..78 (other yaw bins) are unused here
-    dyn = np.empty((), dtype=object); dyn[()] = dict(lmk_face_idx=dyn_f.astype(np.int64), lmk_b_coords=dyn_b)
+    dyn = np.empty((), dtype=object)
+    dyn[()] = dict(lmk_face_idx=dyn_f.astype(np.int64), lmk_b_coords=dyn_b)
     np.save(dest / 'flame_dynamic_embedding.npy', dyn, allow_pickle=True)
     front = np.where(v[:, 2] > 0)[0]
     for name, idx in [('face_indices', front[np.abs(v[front, 1]) < 0.07]), ('head_indices', np.where(v[:, 1] > -0.09)[0]),
@@ -128,7 +133,9 @@ def look_projection(f, cx, cy, near=0.1, far=10.0) -> np.ndarray:
 def model_view_from_euler(euler, t) -> np.ndarray:
     "OpenGL model-view [4,4] whose R_gt = diag(1,-1,-1)·MV[:3,:3] has Euler angles `euler` (yaw, pitch, roll deg); translation `t` [3]."
     R = euler_to_matrix(torch.tensor(euler, dtype=torch.float64)).numpy()
-    mv = np.eye(4); mv[:3, :3] = np.diag([1., -1., -1.]) @ R; mv[:3, 3] = t
+    mv = np.eye(4)
+    mv[:3, :3] = np.diag([1., -1., -1.]) @ R
+    mv[:3, 3] = t
     return mv
 
 # %% ../nbs/90_testing.ipynb #eb19245e
@@ -181,7 +188,8 @@ def make_aflw_fixture(root, landmarks3d, poses_deg, size=(300, 300), scale=None,
     root, rng = Path(root), np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     W, H = size
-    L = np.asarray(landmarks3d, dtype=np.float64); L = L - L.mean(0)
+    L = np.asarray(landmarks3d, dtype=np.float64)
+    L = L - L.mean(0)
     s = scale or 0.45 * min(W, H) / np.ptp(L[:, :2], 0).max()
     for i, pose in enumerate(poses_deg):
         rad = np.radians(pose)

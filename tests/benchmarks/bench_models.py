@@ -49,14 +49,18 @@ def timings(ms, x, reps):
         for m in ms.values(): m(x)                      # warm-up
         for _ in range(reps):
             for k, m in ms.items():
-                t0 = time.perf_counter(); m(x); t[k].append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                m(x)
+                t[k].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in t.items()}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--reps', type=int, default=3); ap.add_argument('--batches', type=int, nargs='+', default=[1, 32])
-    ap.add_argument('--backbone', default='resnet50'); ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--batches', type=int, nargs='+', default=[1, 32])
+    ap.add_argument('--backbone', default='resnet50')
+    ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--size', type=int, default=256)
     a = ap.parse_args()
     if a.threads > 0: torch.set_num_threads(a.threads)
