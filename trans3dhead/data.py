@@ -39,7 +39,8 @@ def random_margins(lo=TRAIN_MARGIN[0], hi=TRAIN_MARGIN[1], generator=None) -> np
 
 # %% ../nbs/05_data.ipynb #33d33277
 def to_rgb8(img: Image.Image) -> Image.Image:
-    "Any PIL image -> 8-bit RGB: gray replicated, alpha dropped, palette expanded, 16-bit (and 32-bit int) scaled to 0..255."
+    """Any PIL image -> 8-bit RGB: gray replicated, alpha dropped, palette expanded, 16-bit (and 32-bit int) scaled to
+    0..255."""
     mode = img.mode
     if mode == 'RGB': return img
     if mode.startswith('I') or mode == 'F':
@@ -79,7 +80,8 @@ def image_size(path):
 
 # %% ../nbs/05_data.ipynb #bd5b325a
 def crop_image(img: Image.Image, crop, crop_size=CROP_SIZE) -> np.ndarray:
-    "Sample the crop `crop` [3] = (x0, y0, s) from RGB `img` -> uint8 `[crop_size, crop_size, 3]`, zeros outside the image."
+    """Sample the crop `crop` [3] = (x0, y0, s) from RGB `img` -> uint8 `[crop_size, crop_size, 3]`, zeros outside the
+    image."""
     x0, y0, s = (float(v) for v in crop)
     k = int(math.floor(1 / s)) if 1 / s >= 2 else 1
     if k > 1: img = img.reduce(k)          # box filter: reduced pixel j covers original [j*k, (j+1)*k)
@@ -136,7 +138,8 @@ def check_bbox_in_image(bbox, width, height, where='bbox'):
 
 # %% ../nbs/05_data.ipynb #9f5b5ab3
 def parse_split_entry(entry, root, annotated, where='entry'):
-    "Check one split-json entry (keys, bbox, files exist) -> dict(item_id, img_path, annotation_path|None, bbox, attributes)."
+    """Check one split-json entry (keys, bbox, files exist) -> dict(item_id, img_path, annotation_path|None, bbox,
+    attributes)."""
     if not isinstance(entry, dict): raise DataError(f"{where}: entry is not a JSON object.")
     need = ['item_id', 'img_path', 'bbox'] + (['annotation_path'] if annotated else [])
     miss = [k for k in need if entry.get(k) is None]
@@ -209,7 +212,7 @@ def dad_targets(ann: dict, image_height, crop, flame) -> dict:
 
 # %% ../nbs/05_data.ipynb #cac569da
 class DAD3DHeads(Dataset):
-    """DAD-3DHeads (or SynthHeads) split as a torch Dataset of dict items (see the table above).
+    """DAD-3DHeads (or SynthHeads) split as a torch Dataset of dict items (`image` [3,S,S] plus the targets of `dad_targets`).
 
     `train`: random 5-15 % margin per side (default: split == 'train'); otherwise the fixed 10 % eval margin.
     `flame`: a `FlameLayer` to use (else built from `flame_dir`; only needed for annotated splits)."""
@@ -375,7 +378,7 @@ def aflw_rotation(pose_para) -> np.ndarray:
 
 # %% ../nbs/05_data.ipynb #12a741b3
 def aflw_euler(pose_para) -> np.ndarray:
-    "AFLW2000-3D `Pose_Para` -> our (yaw, pitch, roll) degrees [3] (the identity mapping, see above)."
+    "AFLW2000-3D `Pose_Para` -> our (yaw, pitch, roll) degrees [3] (the identity mapping)."
     p = np.degrees(np.asarray(pose_para, dtype=np.float64).ravel()[:3])
     return np.array([p[1], p[0], p[2]])
 

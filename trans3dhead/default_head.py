@@ -37,7 +37,8 @@ def _asset_path(name:str) -> Path:
     return Path(str(importlib.resources.files('trans3dhead') / 'assets' / name))
 
 def load_base_mesh() -> dict:
-    "The committed base mesh: vertices [V,3] (FLAME model space, metres), faces [F,3], is_cap [V] (synthetic back), lmk68_face_idx [68], lmk68_b_coords [68,3]."
+    """The committed base mesh: vertices [V,3] (FLAME model space, metres), faces [F,3], is_cap [V] (synthetic back),
+    lmk68_face_idx [68], lmk68_b_coords [68,3]."""
     p = _asset_path(BASE_MESH_FILE)
     if not p.exists(): raise FlameFilesError(f'{p}: the default head base mesh is missing; reinstall trans3dhead (the file ships with the package).')
     with np.load(p, allow_pickle=False) as d:
@@ -53,7 +54,8 @@ def barycentric_points(vertices, faces, face_idx, b_coords):
 
 # %% ../nbs/02_default_head.ipynb #7cddec43
 def closest_on_triangles(p:np.ndarray, T:np.ndarray):
-    "Closest point to `p` [3] on each triangle `T` [n,3,3] -> (points [n,3], barycentric coords [n,3]). Ericson, Real-Time Collision Detection §5.1.5."
+    """Closest point to `p` [3] on each triangle `T` [n,3,3] -> (points [n,3], barycentric coords [n,3]). Ericson,
+    Real-Time Collision Detection §5.1.5."""
     a, b, c = T[:, 0], T[:, 1], T[:, 2]
     ab, ac = b - a, c - a
     d1, d2 = (ab*(p-a)).sum(1), (ac*(p-a)).sum(1)
@@ -122,7 +124,8 @@ def _joint_targets(V, lmk):
     return np.stack([root, neck, jaw, *eyes])
 
 def _regressor_row(V, target, k=120, ridge=1e-5):
-    "Non-negative, sum-to-one vertex weights [V] whose weighted mean is close to `target` [3] (among its k nearest vertices, grown until they surround it)."
+    """Non-negative, sum-to-one vertex weights [V] whose weighted mean is close to `target` [3] (among its k nearest
+    vertices, grown until they surround it)."""
     order = np.argsort(np.linalg.norm(V - target, axis=1))
     while True:
         idx = order[:k]
@@ -193,7 +196,8 @@ def _fps(P, n, rng):
     return np.array(idx)
 
 def _rbf_fields(V, centres, rho, rng, mask=None):
-    "Vector fields [n,V,3]: Gaussian bumps of width rho at `centres` [n,3], random unit directions, optionally masked [V]."
+    """Vector fields [n,V,3]: Gaussian bumps of width rho at `centres` [n,3], random unit directions, optionally masked
+    [V]."""
     g = np.exp(-((V[None] - centres[:, None])**2).sum(-1) / (2*rho**2))
     if mask is not None: g = g * mask[None]
     d = rng.normal(size=(len(centres), 3))
@@ -201,7 +205,8 @@ def _rbf_fields(V, centres, rho, rng, mask=None):
     return g[..., None] * d[:, None]
 
 def _orthonormalise(fields):
-    "Gram-Schmidt in order of fields [n,V,3] -> unit-norm orthogonal fields [n,V,3] (Cholesky QR: B = L Q, G = B B^T = L L^T)."
+    """Gram-Schmidt in order of fields [n,V,3] -> unit-norm orthogonal fields [n,V,3] (Cholesky QR: B = L Q, G = B B^T =
+    L L^T)."""
     from scipy.linalg import solve_triangular
     B = fields.reshape(len(fields), -1)
     for _ in range(2):                                   # twice ("CholeskyQR2"): the second pass removes the round-off of the first
@@ -308,7 +313,8 @@ def _forehead_points(lmk, n, rng_rows=(0.025, 0.045)):
     return np.array(pts[:n])
 
 def dense_landmarks(V, lmk, face_idx, n:int) -> np.ndarray:
-    "Dense landmark vertex indices [n] (n in 191, 445) over brows, contour, eyes, forehead, lips, nose (and cheeks for 445)."
+    """Dense landmark vertex indices [n] (n in 191, 445) over brows, contour, eyes, forehead, lips, nose (and cheeks for
+    445)."""
     k = {191: dict(brows=16, contour=26, eyes=22, forehead=7, lips=(30, 20), nose=(10, 10, 6), cheeks=0),
          445: dict(brows=32, contour=60, eyes=44, forehead=40, lips=(60, 40), nose=(21, 20, 11), cheeks=15)}[n]
     up = np.array([0, 0.006, 0])
@@ -377,7 +383,8 @@ def dynamic_contour(V, F, fi, bc, lmk):
     return FI, BC
 
 def _embed_on_vertices(F, P, V):
-    "Embed points that are (near) mesh vertices: a face containing the nearest vertex, with that vertex's barycentric weight 1."
+    """Embed points that are (near) mesh vertices: a face containing the nearest vertex, with that vertex's barycentric
+    weight 1."""
     vi = cKDTree(V).query(P)[1]
     fi = np.empty(len(P), np.int64)
     bc = np.zeros((len(P), 3))
@@ -416,7 +423,8 @@ MODEL_KEYS = ('f', 'v_template', 'shapedirs', 'posedirs', 'J_regressor', 'kintre
 INDEX_FILES = ('face_indices', 'head_indices', 'head_z5_indices', 'landmarks_191', 'landmarks_445')
 
 def write_flame_files(head:dict, dest) -> Path:
-    "Write `head` (from `make_default_head`) into folder `dest` in FLAME's file formats (pickles via `flame_files.write_flame_pickle`, FLAME 2020's module names)."
+    """Write `head` (from `make_default_head`) into folder `dest` in FLAME's file formats (pickles via
+    `flame_files.write_flame_pickle`, FLAME 2020's module names)."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     write_flame_pickle(dest/'generic_model.pkl', {k: head[k] for k in MODEL_KEYS}, sparse_keys=('J_regressor',))
@@ -471,7 +479,8 @@ def _rot_y(deg):
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 
 def draw_mesh(ax, vertices, faces, yaw:float=0., landmarks=None, color=(0.86, 0.72, 0.62), numbers=False):
-    "Draw mesh `vertices` [V,3] (FLAME model space) turned by `yaw` degrees about y, seen from +z, on matplotlib `ax`; optional `landmarks` [L,3]."
+    """Draw mesh `vertices` [V,3] (FLAME model space) turned by `yaw` degrees about y, seen from +z, on matplotlib `ax`;
+    optional `landmarks` [L,3]."""
     from matplotlib.collections import PolyCollection
     R = _rot_y(yaw)
     P = np.asarray(vertices) @ R.T
@@ -517,7 +526,8 @@ def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0.,
 
 # %% ../nbs/02_default_head.ipynb #0b229614
 def show_head(flame_dir=None, yaws=(0, 90), numbers=False, figsize=None, **pose):
-    "Matplotlib figure of a FLAME folder's head (default `find_flame_dir`) at `yaws` (degrees) with its 68 landmarks; `pose`: see `head_mesh`."
+    """Matplotlib figure of a FLAME folder's head (default `find_flame_dir`) at `yaws` (degrees) with its 68 landmarks;
+    `pose`: see `head_mesh`."""
     import matplotlib.pyplot as plt
     v, f, l = head_mesh(flame_dir, **pose)
     fig, axs = plt.subplots(1, len(yaws), figsize=figsize or (4*len(yaws), 5))
@@ -529,7 +539,8 @@ def show_head(flame_dir=None, yaws=(0, 90), numbers=False, figsize=None, **pose)
 
 # %% ../nbs/02_default_head.ipynb #af617cf2
 def head_picture(path, flame_dir=None, numbers=True) -> Path:
-    "Write a PNG at `path` of the head of `flame_dir` (default: `find_flame_dir`, usually the default head), front and side, with the 68 landmarks."
+    """Write a PNG at `path` of the head of `flame_dir` (default: `find_flame_dir`, usually the default head), front and
+    side, with the 68 landmarks."""
     import matplotlib.pyplot as plt
     fig = show_head(flame_dir, yaws=(0, 45, 90), numbers=numbers, figsize=(12, 5))
     path = Path(path)
@@ -540,7 +551,8 @@ def head_picture(path, flame_dir=None, numbers=True) -> Path:
 
 # %% ../nbs/02_default_head.ipynb #c2cf593e
 def plot_head_3d(flame_dir=None, landmarks=True, **pose):
-    "Plotly figure: the head of a FLAME folder (default `find_flame_dir`) as a 3D mesh, with the 68 landmarks; `pose`: see `head_mesh`."
+    """Plotly figure: the head of a FLAME folder (default `find_flame_dir`) as a 3D mesh, with the 68 landmarks; `pose`:
+    see `head_mesh`."""
     import plotly.graph_objects as go
     v, f, l = head_mesh(flame_dir, **pose)
     data = [go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], color='peachpuff', flatshading=False,
@@ -554,7 +566,8 @@ def plot_head_3d(flame_dir=None, landmarks=True, **pose):
 
 # %% ../nbs/02_default_head.ipynb #26a3425f
 def head_explorer(flame_dir=None, n_shape=4, n_expr=6):
-    "ipywidgets explorer: sliders for the first `n_shape` shape and `n_expr` expression coefficients, jaw opening, neck yaw/pitch, view yaw; redraws `show_head`-style pictures."
+    """ipywidgets explorer: sliders for the first `n_shape` shape and `n_expr` expression coefficients, jaw opening,
+    neck yaw/pitch, view yaw; redraws `show_head`-style pictures."""
     import ipywidgets as w, matplotlib.pyplot as plt
     fd = find_flame_dir(flame_dir)
     sl = lambda d, lo=-3., hi=3.: w.FloatSlider(value=0., min=lo, max=hi, step=0.1, description=d, continuous_update=False)

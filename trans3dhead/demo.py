@@ -28,7 +28,8 @@ from .inference import predict, save_predictions
 # %% ../nbs/16_demo.ipynb #bebca2e4
 @dataclass
 class DemoSettings:
-    "What the main job builds and trains. `minutes`: wall-clock budget for training (training stops early when it runs out)."
+    """What the main job builds and trains. `minutes`: wall-clock budget for training (training stops early when it runs
+    out)."""
     n_train: int = 1200
     n_val: int = 100
     n_test: int = 100
@@ -92,7 +93,8 @@ def score(model, root, split: str, submission_path, name: str):
 
 # %% ../nbs/16_demo.ipynb #cd6a9a5e
 def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures: int = 4, workers: int = 2) -> dict:
-    "The main job (see above). Writes into `out`; returns {'untrained': table, 'trained': table, 'model': path, 'pictures': [...]}."
+    """The main job: data, training, evaluation, pictures. Writes into `out`; returns {'untrained': table, 'trained':
+    table, 'model': path, 'pictures': [...]}."""
     import pandas as pd
     s, out = settings, Path(out)
     out.mkdir(parents=True, exist_ok=True)

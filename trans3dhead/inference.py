@@ -129,7 +129,7 @@ def gather_sources(inputs) -> list[Source]:
 # %% ../nbs/15_inference.ipynb #123870ec
 @dataclass
 class FacePrediction:
-    "One head's prediction in original-image coordinates (see the table above)."
+    "One head's prediction in original-image coordinates (each field's shape and space is in its comment)."
     source: str
     box: np.ndarray
     crop: np.ndarray
@@ -163,7 +163,8 @@ def _dense_sets(flame, verts_img: Tensor) -> dict:
 
 @torch.no_grad()
 def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_SIZE) -> list[FacePrediction]:
-    "ModelOutput of a batch, its crops `[3]` and per-item `(source, box, image_size)` -> `FacePrediction`s (original px)."
+    """ModelOutput of a batch, its crops `[3]` and per-item `(source, box, image_size)` -> `FacePrediction`s (original
+    px)."""
     faces_idx = to_numpy(flame.faces).astype(np.int64)
     res = []
     for i, (crop, (src, box, size)) in enumerate(zip(crops, meta)):
@@ -190,7 +191,8 @@ def _is_one_box(b) -> bool:
     except ValueError: return False
 
 def _box_for(boxes, i: int, n: int, name: str):
-    "The box argument for input `i` of `n` named `name`: from None, one box (single input), a list per input, or a dict by name."
+    """The box argument for input `i` of `n` named `name`: from None, one box (single input), a list per input, or a
+    dict by name."""
     if boxes is None: return None
     if isinstance(boxes, dict): return boxes.get(name, boxes.get(Path(name).name))
     if n == 1 and _is_one_box(boxes): return boxes
@@ -229,7 +231,8 @@ def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=N
 # %% ../nbs/15_inference.ipynb #0a76dbcf
 def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = True, axes: bool = True,
                     dense: int | None = None, max_edges: int = 3000, size: float = 5.):
-    "Draw `FacePrediction`(s) on `img` (PIL / array / path): mesh edges, 68 landmarks (or a dense set), pose axes. -> Axes"
+    """Draw `FacePrediction`(s) on `img` (PIL / array / path): mesh edges, 68 landmarks (or a dense set), pose axes. ->
+    Axes"""
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
     if isinstance(img, (str, Path)): img = load_image(img)
@@ -288,7 +291,8 @@ def face_record(f: FacePrediction) -> dict:
 
 # %% ../nbs/15_inference.ipynb #aa2d20f2
 def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = True) -> list[Path]:
-    "Write `<stem>.json` (all heads of an image), `<stem>.png` (drawing) and `<stem>_<k>.obj` per image into folder `out`."
+    """Write `<stem>.json` (all heads of an image), `<stem>.png` (drawing) and `<stem>_<k>.obj` per image into folder
+    `out`."""
     import matplotlib.pyplot as plt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,8 @@ def _small_last_layer(mlp:MLP, std:float=1e-3):
     nn.init.zeros_(mlp[-1].bias)
 
 class MARR(nn.Module):
-    "Eq. 5. decoder outputs `[L, B, N, d]` -> (cumulative landmarks `[L, B, N, 2]`, residuals `[L, B, N, 2]`), normalised crop coords."
+    """Eq. 5. decoder outputs `[L, B, N, d]` -> (cumulative landmarks `[L, B, N, 2]`, residuals `[L, B, N, 2]`),
+    normalised crop coords."""
     def __init__(self, n_layers:int, d:int=256, n_points:int=68, mean_face:Tensor|None=None,
                  mean_face_mode:str='fixed', mlp_layers:int=3):
         super().__init__()

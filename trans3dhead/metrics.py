@@ -111,7 +111,8 @@ def _mesh_dtype(mesh):
     return fl[0].dtype if fl else None
 
 def landmarks68_of(mesh, verts: Tensor) -> Tensor:
-    "mesh.landmarks68 of verts [B,V,3] (any space; the embedding is barycentric, so it commutes with affine maps), computed in the mesh's dtype, returned in verts' dtype. -> [B,68,3]"
+    """mesh.landmarks68 of verts [B,V,3] (any space; the embedding is barycentric, so it commutes with affine maps),
+    computed in the mesh's dtype, returned in verts' dtype. -> [B,68,3]"""
     dt = _mesh_dtype(mesh)
     return mesh.landmarks68(verts if dt is None else verts.to(dt)).to(verts.dtype)
 
@@ -125,7 +126,8 @@ def predicted_landmarks(out, mesh=None) -> Tensor:
 
 # %% ../nbs/13_metrics.ipynb #3c707d1e
 def batch_nme(out, batch, mesh=None) -> Tensor:
-    "NME ×100 per sample [B]: crop-pixel errors divided by the crop scale s are original pixels, normalised by √(w·h) of bbox."
+    """NME ×100 per sample [B]: crop-pixel errors divided by the crop scale s are original pixels, normalised by √(w·h)
+    of bbox."""
     err = (predicted_landmarks(out, mesh) - batch['landmarks']).norm(dim=-1).mean(-1)
     return err / batch['crop'][:, 2] / box_size(batch['bbox']) * 100
 
@@ -185,7 +187,8 @@ def PoseErrorMetric(): return SampleMetric(batch_pose_error, 'pose_err')
 
 # %% ../nbs/13_metrics.ipynb #833cf831
 def dad_metrics(mesh, z5: bool = True, chamfer: bool = True) -> list:
-    "The validation metrics of Table 1 (Z5 and Chamfer cost ~0.1 s per sample on a CPU; switch them off for quick runs)."
+    """The validation metrics of Table 1 (Z5 and Chamfer cost ~0.1 s per sample on a CPU; switch them off for quick
+    runs)."""
     return [NMEMetric(mesh), *([Z5Metric(mesh)] if z5 else []), *([ChamferMetric(mesh)] if chamfer else []), PoseErrorMetric()]
 
 # %% ../nbs/13_metrics.ipynb #15760bd2
@@ -203,7 +206,8 @@ def euler_mae(pred_euler: Tensor, gt_euler: Tensor, wrap: bool = True) -> dict:
 
 # %% ../nbs/13_metrics.ipynb #1fffe647
 def aflw2000_pose_mae(pred_euler: Tensor, gt_euler: Tensor, limit: float = 99.0, wrap: bool = True) -> dict:
-    "AFLW2000-3D head-pose MAE over the samples with every GT angle within ±limit degrees. Euler [N,3] (yaw, pitch, roll) deg."
+    """AFLW2000-3D head-pose MAE over the samples with every GT angle within ±limit degrees. Euler [N,3] (yaw, pitch,
+    roll) deg."""
     keep = aflw_pose_mask(gt_euler, limit)
     return euler_mae(pred_euler[keep], gt_euler[keep], wrap)
 
@@ -226,7 +230,8 @@ def aflw2000_nme(pred: Tensor, gt: Tensor, gt_yaw: Tensor) -> dict:
 SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7_landmarks_3d': (7, 3), 'rotation_matrix': (3, 3)}
 
 def submission_entries(out, batch, mesh) -> dict:
-    "Submission entries {item_id: {key: np.ndarray}} for one batch of a `ModelOutput` (see above for the spaces)."
+    """Submission entries {item_id: {key: np.ndarray}} for one batch of a `ModelOutput` (2D points in original-image px,
+    3D points by `posed_to_image`)."""
     crop = batch['crop']
     lmk = crop_to_orig(predicted_landmarks(out, mesh).detach(), crop)
     verts = posed_to_image(out.flame.posed.detach(), crop, mesh.crop_size)
@@ -255,7 +260,8 @@ def _check_entry(path, item_id, e) -> dict:
     return r
 
 def read_submission(path) -> dict:
-    "Read and check a submission json: {item_id: {key: np.ndarray float64}}. Raises DataError naming the file and the problem."
+    """Read and check a submission json: {item_id: {key: np.ndarray float64}}. Raises DataError naming the file and the
+    problem."""
     path = Path(path)
     if not path.is_file(): raise DataError(f"submission file {path} does not exist (write one with write_submission).")
     try: js = json.loads(path.read_text())
@@ -266,7 +272,8 @@ def read_submission(path) -> dict:
 # %% ../nbs/13_metrics.ipynb #472ea016
 @dataclass
 class GTItem:
-    "One ground-truth item: vertices [V,3] FLAME model space, model_view/projection [4,4], image height, bbox (x,y,w,h) original px."
+    """One ground-truth item: vertices [V,3] FLAME model space, model_view/projection [4,4], image height, bbox
+    (x,y,w,h) original px."""
     item_id: str
     vertices: np.ndarray
     model_view: np.ndarray
@@ -297,7 +304,8 @@ def load_ground_truth(root, split: str = 'val') -> list[GTItem]:
 
 # %% ../nbs/13_metrics.ipynb #571ead25
 def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:
-    "The four metrics of one item: pred = a submission entry (numpy), gt = GTItem, mesh = FLAME layer. -> dict(nme, z5, chamfer, pose_err)"
+    """The four metrics of one item: pred = a submission entry (numpy), gt = GTItem, mesh = FLAME layer. -> dict(nme,
+    z5, chamfer, pose_err)"""
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)
     v, mv = t(gt.vertices), t(gt.model_view)
     gl3 = landmarks68_of(mesh, v[None])[0]
@@ -315,7 +323,8 @@ def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:
 METRIC_COLUMNS = {'nme': 'NME↓', 'z5': 'Z5 Acc.↑', 'chamfer': 'Cham. Dis.↓', 'pose_err': 'Pose Err.↓'}
 
 def evaluate(predictions: dict, ground_truth: list, mesh, progress: bool = False):
-    "Per-sample metrics (pandas DataFrame: item_id, nme, z5, chamfer, pose_err, attributes...) and the ids with no prediction."
+    """Per-sample metrics (pandas DataFrame: item_id, nme, z5, chamfer, pose_err, attributes...) and the ids with no
+    prediction."""
     import pandas as pd
     rows, missing = [], []
     for gt in (__import__('fastprogress').progress_bar(ground_truth) if progress else ground_truth):
@@ -360,7 +369,8 @@ def main(submission: Param("submission json (DAD-3DHeads format, keyed by item_i
          flame_dir: Param("FLAME folder (default: TRANS3DHEAD_FLAME_DIR, the cache, or the embedded default head)", str) = None,
          name: Param("row label of the table", str) = 'submission',
          csv: Param("also write per-item metrics to this csv", str) = None):
-    "Score a DAD-3DHeads submission against ground truth and print the paper's Table 1 (NME, Z5, Chamfer, pose error) and per-attribute tables."
+    """Score a DAD-3DHeads submission against ground truth and print the paper's Table 1 (NME, Z5, Chamfer, pose error)
+    and per-attribute tables."""
     import sys
     try:
         preds = read_submission(submission)

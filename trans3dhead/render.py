@@ -18,7 +18,8 @@ __all__ = ['FLIP_YZ', 'GL_INSTALL_HINT', 'SUBPIXEL_TOL', 'perspective_projection
 FLIP_YZ = np.diag([1., -1., -1., 1.])  # OpenGL camera <-> OpenCV camera (its own inverse)
 
 def perspective_projection(focal:float, size:tuple, principal:tuple|None=None, near:float=0.01, far:float=100.) -> np.ndarray:
-    "DAD-3DHeads-style projection matrix [4,4]: OpenGL camera space -> pixels (bottom-left origin) after dividing by w. `size`=(W,H); `principal`=(cx,cy) in top-left pixel coordinates (default: image centre)."
+    """DAD-3DHeads-style projection matrix [4,4]: OpenGL camera space -> pixels (bottom-left origin) after dividing by
+    w. `size`=(W,H); `principal`=(cx,cy) in top-left pixel coordinates (default: image centre)."""
     W, H = size
     cx, cy = (W/2, H/2) if principal is None else principal
     a, b = -(far+near)/(far-near), -2*far*near/(far-near)
@@ -26,21 +27,24 @@ def perspective_projection(focal:float, size:tuple, principal:tuple|None=None, n
 
 # %% ../nbs/03_render.ipynb #b401d343
 def ndc_projection(proj:np.ndarray, size:tuple) -> np.ndarray:
-    "The OpenGL clip-space matrix [4,4] equivalent to a DAD-3DHeads projection `proj` for an image `size`=(W,H): V^-1·P, V the viewport."
+    """The OpenGL clip-space matrix [4,4] equivalent to a DAD-3DHeads projection `proj` for an image `size`=(W,H):
+    V^-1·P, V the viewport."""
     W, H = size
     vp = np.array([[W/2, 0, 0, W/2], [0, H/2, 0, H/2], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float64)
     return np.linalg.solve(vp, np.asarray(proj, np.float64))
 
 # %% ../nbs/03_render.ipynb #1da31d2c
 def model_view_from_camera(R:np.ndarray, t:np.ndarray) -> np.ndarray:
-    "MV [4,4] from an OpenCV-style camera pose: x_cam = R·v + t (R [3,3], t [3], camera space x right, y down, z forward)."
+    """MV [4,4] from an OpenCV-style camera pose: x_cam = R·v + t (R [3,3], t [3], camera space x right, y down, z
+    forward)."""
     m = np.eye(4)
     m[:3, :3], m[:3, 3] = R, t
     return FLIP_YZ @ m
 
 # %% ../nbs/03_render.ipynb #6db89366
 def project_points(vertices:np.ndarray, mv:np.ndarray, proj:np.ndarray, height:float) -> np.ndarray:
-    "DAD-3DHeads projection of model-space `vertices` [V,3] to original-image pixels [V,2]: P·MV·v, divide by w, (x, H-y)."
+    """DAD-3DHeads projection of model-space `vertices` [V,3] to original-image pixels [V,2]: P·MV·v, divide by w, (x,
+    H-y)."""
     v = np.asarray(vertices, np.float64)
     h = np.concatenate([v, np.ones_like(v[:, :1])], 1) @ (np.asarray(proj, np.float64) @ np.asarray(mv, np.float64)).T
     xy = h[:, :2] / h[:, 3:4]
@@ -59,7 +63,8 @@ GL_INSTALL_HINT = ("Headless OpenGL is not available. Install EGL and Mesa's sof
                    "and moderngl (`pip install moderngl`).")
 
 def get_context():
-    "The process's moderngl standalone context (EGL, then OSMesa/default); raises `Trans3DHeadError` with what to install."
+    """The process's moderngl standalone context (EGL, then OSMesa/default); raises `Trans3DHeadError` with what to
+    install."""
     pid = os.getpid()
     if pid in _CTX: return _CTX[pid]
     try: import moderngl
@@ -78,7 +83,8 @@ def get_context():
 # %% ../nbs/03_render.ipynb #faf034f3
 @dataclass
 class Lights:
-    "Directional lights in OpenCV camera space (x right, y down, z forward); `directions` [L,3] point towards the lights, L <= 4."
+    """Directional lights in OpenCV camera space (x right, y down, z forward); `directions` [L,3] point towards the
+    lights, L <= 4."""
     directions: np.ndarray
     colors: np.ndarray                      # [L,3] linear RGB intensities
     ambient: np.ndarray = None              # [3]
@@ -97,7 +103,8 @@ def front_light() -> Lights:
 
 # %% ../nbs/03_render.ipynb #ccb03591
 def vertex_normals(vertices:np.ndarray, faces:np.ndarray) -> np.ndarray:
-    "Unit per-vertex normals [V,3] float32 (area-weighted sum of face normals) of a mesh `vertices` [V,3], `faces` [F,3]."
+    """Unit per-vertex normals [V,3] float32 (area-weighted sum of face normals) of a mesh `vertices` [V,3], `faces`
+    [F,3]."""
     v = np.asarray(vertices, np.float32)
     f = np.asarray(faces)
     a = v[f[:, 0]]
@@ -159,7 +166,8 @@ class RenderResult:
 
 # %% ../nbs/03_render.ipynb #e43d7067
 class MeshRenderer:
-    "Rasterises triangle meshes with per-vertex albedo in DAD-3DHeads' camera conventions (one GL context per process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."
+    """Rasterises triangle meshes with per-vertex albedo in DAD-3DHeads' camera conventions (one GL context per
+    process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
     def __init__(self, ctx=None, shading:str='pixel'):
         import moderngl
         if shading not in ('pixel', 'vertex'): raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
@@ -230,13 +238,16 @@ class MeshRenderer:
         return fb
 
     def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> np.ndarray:
-        "Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1); camera `mv`, `proj` [4,4]; `size`=(W,H)."
+        """Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of
+        model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1); camera `mv`, `proj` [4,4];
+        `size`=(W,H)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
         return np.frombuffer(fb.read(viewport=(0, 0, W, H), components=4), np.uint8).reshape(H, W, 4)[::-1]
 
     def render(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> RenderResult:
-        "Render model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1) with camera `mv`, `proj` [4,4] into an image of `size`=(W,H)."
+        """Render model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1) with camera `mv`, `proj`
+        [4,4] into an image of `size`=(W,H)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
         vp = (0, 0, W, H)
@@ -246,7 +257,8 @@ class MeshRenderer:
                             depth=depth_from_buffer(zb, proj, size))
 
     def render_vertex_ids(self, vertices, mv, proj, size) -> np.ndarray:
-        "Vertex index [H,W] int32 of one-pixel points at each model-space vertex [V,3] (-1: none; later vertices win ties)."
+        """Vertex index [H,W] int32 of one-pixel points at each model-space vertex [V,3] (-1: none; later vertices win
+        ties)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._fbo(size, 0, 'id')
         p = self.prog_id
@@ -275,7 +287,8 @@ def depth_from_buffer(zbuf:np.ndarray, proj:np.ndarray, size:tuple) -> np.ndarra
 SUBPIXEL_TOL = 2/256  # px: Mesa rasterises with 8 sub-pixel bits
 
 def projection_agreement(renderer:MeshRenderer, vertices, mv, proj, size, project=project_points) -> tuple:
-    "(max |formula − pixel centre| over the vertices GL drew [px, per axis], their count): the renderer vs `project` (the DAD formula)."
+    """(max |formula − pixel centre| over the vertices GL drew [px, per axis], their count): the renderer vs `project`
+    (the DAD formula)."""
     ids = renderer.render_vertex_ids(vertices, mv, proj, size)
     rows, cols = np.nonzero(ids >= 0)
     xy = project(vertices, mv, proj, size[1])[ids[rows, cols]]

@@ -46,7 +46,8 @@ def pose_category(euler) -> str:
 
 # %% ../nbs/04_synth.ipynb #cbf35623
 def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
-    "(params [layout.n] float32 for `FlameLayer` with identity rotation, zero translation and scale; `expression` flag)."
+    """(params [layout.n] float32 for `FlameLayer` with identity rotation, zero translation and scale; `expression`
+    flag)."""
     p = np.zeros(layout.n, np.float32)
     sh = np.arange(layout.shape.start, layout.shape.stop)[:100]
     p[sh] = rng.normal(0, 1, len(sh)) * np.linspace(1.0, 0.3, len(sh))
@@ -81,7 +82,8 @@ def _dist_to_polyline(xy, line):
     return d
 
 def head_regions(template:np.ndarray, lmk68:np.ndarray, faces:np.ndarray, face_idx:np.ndarray) -> dict:
-    "Soft region weights [V] in 0..1 ('eyes','iris','lips','brows') and 'hair_height' [V] (model units above the brows; -inf on the face) of a template [V,3] with landmarks [68,3], model space."
+    """Soft region weights [V] in 0..1 ('eyes','iris','lips','brows') and 'hair_height' [V] (model units above the
+    brows; -inf on the face) of a template [V,3] with landmarks [68,3], model space."""
     from matplotlib.path import Path as MPath
     v = np.asarray(template, np.float64)
     l = np.asarray(lmk68, np.float64)
@@ -261,7 +263,8 @@ def _rot(axis:int, t:float) -> np.ndarray:
     return R
 
 def euler_rotation(euler) -> np.ndarray:
-    "(yaw, pitch, roll) degrees [3] -> OpenCV rotation [3,3] (model -> camera space), as `rotation.euler_to_matrix` (numpy, no torch)."
+    """(yaw, pitch, roll) degrees [3] -> OpenCV rotation [3,3] (model -> camera space), as `rotation.euler_to_matrix`
+    (numpy, no torch)."""
     yaw, pitch, roll = np.radians(np.asarray(euler, np.float64))
     return _rot(0, -(pitch + np.pi)) @ _rot(1, -yaw) @ _rot(2, -roll)
 
@@ -275,7 +278,8 @@ def sample_image_size(rng:np.random.Generator, image_size=(200, 480)) -> tuple:
 
 # %% ../nbs/04_synth.ipynb #2ba8f97c
 def sample_camera(rng:np.random.Generator, R:np.ndarray, center:np.ndarray, radius:float, size:tuple) -> tuple:
-    "(model_view [4,4], projection [4,4]) DAD-3DHeads matrices for OpenCV rotation `R` [3,3], head `center` [3] and `radius` (model space)."
+    """(model_view [4,4], projection [4,4]) DAD-3DHeads matrices for OpenCV rotation `R` [3,3], head `center` [3] and
+    `radius` (model space)."""
     W, H = size
     f = max(W, H) / 2 / np.tan(np.radians(rng.uniform(20, 55)) / 2)
     cx, cy = W / 2 + rng.normal(0, 0.02 * W), H / 2 + rng.normal(0, 0.02 * H)
@@ -337,7 +341,8 @@ def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
 # %% ../nbs/04_synth.ipynb #b670fe43
 @dataclass
 class HeadModel:
-    "A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3], `head_idx` [Vh], `regions`, `center` [3], `radius`, `lbs` arrays (model space)."
+    """A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3],
+    `head_idx` [Vh], `regions`, `center` [3], `radius`, `lbs` arrays (model space)."""
     layout: object
     faces: np.ndarray
     head_idx: np.ndarray
@@ -371,7 +376,8 @@ class HeadModel:
         return head
 
     def vertices(self, params:np.ndarray) -> np.ndarray:
-        "FLAME vertices [B,V,3] float64 (model space, before MV; jaw is the only joint that rotates), rounded to 1e-6, for params [B, layout.n]."
+        """FLAME vertices [B,V,3] float64 (model space, before MV; jaw is the only joint that rotates), rounded to 1e-6,
+        for params [B, layout.n]."""
         p = np.asarray(params, np.float64)
         L = self.layout
         pose = np.zeros((len(p), len(self.lbs['parents']), 3))
@@ -388,7 +394,8 @@ class HeadModel:
 
 # %% ../nbs/04_synth.ipynb #3f3c4db1
 def load_head_model(flame_dir=None) -> HeadModel:
-    "`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch in this process."
+    """`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch
+    in this process."""
     from trans3dhead.flame import FlameLayer, ParamLayout
     layout = ParamLayout()
     return HeadModel.from_layer(FlameLayer(flame_dir, layout=layout), layout)
@@ -400,7 +407,8 @@ CHUNK = 8
 
 @dataclass
 class SynthItem:
-    "One rendered item: `image` PIL RGB, `vertices` [V,3] model space, `model_view`/`projection` [4,4], `bbox` [x,y,w,h] px, `attributes` dict."
+    """One rendered item: `image` PIL RGB, `vertices` [V,3] model space, `model_view`/`projection` [4,4], `bbox`
+    [x,y,w,h] px, `attributes` dict."""
     image: Image.Image
     vertices: np.ndarray
     model_view: np.ndarray
@@ -460,7 +468,8 @@ def _json_bytes(obj) -> bytes:
     return json.dumps(obj, separators=(',', ':'), default=lambda a: np.asarray(a).tolist()).encode()
 
 def annotation_dict(item:SynthItem) -> dict:
-    "DAD-3DHeads annotation: {'vertices' [V,3], 'model_view_matrix' [4,4], 'projection_matrix' [4,4]} as float64 arrays (vertices rounded to 1e-6)."
+    """DAD-3DHeads annotation: {'vertices' [V,3], 'model_view_matrix' [4,4], 'projection_matrix' [4,4]} as float64
+    arrays (vertices rounded to 1e-6)."""
     f = lambda a: np.ascontiguousarray(a, np.float64)
     return {'vertices': f(np.round(f(item.vertices), 6)), 'model_view_matrix': f(item.model_view),
             'projection_matrix': f(item.projection)}
@@ -486,7 +495,8 @@ def item_id(split:str, index:int) -> str: return f"synth_{split}_{index:07d}"
 
 # %% ../nbs/04_synth.ipynb #90173214
 def write_item(item:SynthItem, root:Path, split:str, index:int) -> dict:
-    "Write image and annotation (test: into `test_gt/`) under `root`; return the `<split>.json` entry (paths relative to `root`)."
+    """Write image and annotation (test: into `test_gt/`) under `root`; return the `<split>.json` entry (paths relative
+    to `root`)."""
     iid = item_id(split, index)
     img_rel = f"{split}/images/{iid}.png"
     (root / img_rel).write_bytes(png_bytes(item.image))
@@ -604,7 +614,8 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
 
 # %% ../nbs/04_synth.ipynb #08e8441b
 def check_item(root, entry:dict, head:HeadModel, renderer:MeshRenderer|None=None) -> dict:
-    "Re-render an annotated item from its json: {'max_px': GL vs `flame.project_model_view` [px], 'n_drawn', 'covered', 'visible': head vertices in the mask / visible}."
+    """Re-render an annotated item from its json: {'max_px': GL vs `flame.project_model_view` [px], 'n_drawn',
+    'covered', 'visible': head vertices in the mask / visible}."""
     import torch
     from trans3dhead.spaces import project_model_view
     from trans3dhead.render import projection_agreement, visible_mask_coverage
