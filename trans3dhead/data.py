@@ -12,6 +12,13 @@ __all__ = ['TRAIN_MARGIN', 'EVAL_MARGIN', 'IMAGENET_MEAN', 'IMAGENET_STD', 'ANNO
 
 # %% ../nbs/05_data.ipynb #9967a8f3
 import json, math, os, warnings
+import matplotlib.pyplot as plt
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from scipy.io import loadmat
+from scipy.spatial import ConvexHull
+from .default_head import find_flame_dir
+from .flame import FlameLayer
 from pathlib import Path
 from functools import lru_cache
 
@@ -181,12 +188,10 @@ def load_annotation(path, n_vertices=None) -> dict:
 # %% ../nbs/05_data.ipynb #83dd46c2
 @lru_cache(maxsize=4)
 def _flame_layer(flame_dir):
-    from trans3dhead.flame import FlameLayer
     return FlameLayer(flame_dir).eval()
 
 def get_flame(flame_dir=None):
     "The `FlameLayer` for `flame_dir` (resolved by `default_head.find_flame_dir`), built once per process."
-    from trans3dhead.default_head import find_flame_dir
     return _flame_layer(str(find_flame_dir(flame_dir)))
 
 # %% ../nbs/05_data.ipynb #0d1efa2c
@@ -323,7 +328,6 @@ def collate_items(items: list) -> dict:
 # %% ../nbs/05_data.ipynb #92cc23bc
 def dad_dataloader(ds, bs=32, shuffle=False, drop_last=False, num_workers=None, device=None, **kwargs):
     "fastai `DataLoader` over dataset `ds` of dict items, batched with `collate_items`."
-    from fastai.data.load import DataLoader
     if num_workers is None: num_workers = min(4, os.cpu_count() or 1)
     return DataLoader(ds, bs=bs, shuffle=shuffle, drop_last=drop_last, num_workers=num_workers, device=device,
                       create_batch=collate_items, **kwargs)
@@ -333,7 +337,6 @@ def get_dls(root, bs=32, train_split='train', valid_split='val', num_workers=Non
             crop_size=CROP_SIZE, device=None, report_path=None, flame=None):
     """fastai `DataLoaders(train, valid)` for a DAD-3DHeads-format folder `root` (real data or SynthHeads).
     Train: random margins, shuffled, drop_last; valid: eval crop (10 % margin), in order."""
-    from fastai.data.core import DataLoaders
     kw = dict(crop_size=crop_size, skip_bad=skip_bad, flame_dir=flame_dir, flame=flame, report_path=report_path)
     trn = DAD3DHeads(root, train_split, train=True, **kw)
     val = DAD3DHeads(root, valid_split, train=False, **kw)
@@ -343,8 +346,6 @@ def get_dls(root, bs=32, train_split='train', valid_split='val', num_workers=Non
 # %% ../nbs/05_data.ipynb #098b581d
 def show_batch(batch, max_n=8, ncols=4, figsize=3, landmarks_key='landmarks', show=True):
     "Plot up to `max_n` crops of a batch dict (or a fastai DataLoader/DataLoaders) with landmarks and head outline."
-    import matplotlib.pyplot as plt
-    from scipy.spatial import ConvexHull
     if hasattr(batch, 'one_batch'): batch = batch.one_batch()
     imgs = denormalize_image(batch['image'][:max_n])
     n = len(imgs)
@@ -385,7 +386,6 @@ def aflw_euler(pose_para) -> np.ndarray:
 # %% ../nbs/05_data.ipynb #95a89a42
 def load_aflw_mat(path) -> dict:
     "Read and check an AFLW2000-3D .mat -> dict(pt3d_68 float64 [68,3] image px (y down), pose_para float64 [7])."
-    from scipy.io import loadmat
     path = Path(path)
     if not path.is_file(): raise DataError(f"{path}: annotation (.mat) not found.")
     try: m = loadmat(str(path))

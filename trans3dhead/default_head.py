@@ -7,6 +7,10 @@ from __future__ import annotations
 import os, json, shutil, tempfile, importlib.resources
 from pathlib import Path
 import numpy as np
+import matplotlib.pyplot as plt
+from matplotlib.collections import PolyCollection
+from matplotlib.path import Path as MPath
+from scipy.linalg import solve_triangular
 import scipy.sparse as sp
 from scipy.optimize import nnls
 from scipy.spatial import cKDTree
@@ -148,7 +152,6 @@ def _line_side(V, p0, p1):
 
 def _eye_mask(V, eye):
     "Soft mask [V] of the vertices inside the eye opening bounded by the 6 eye landmarks `eye` [6,3]."
-    from matplotlib.path import Path as MPath
     c = eye.mean(0)
     poly = c[:2] + (eye[:, :2] - c[:2]) * 1.15
     inside = MPath(poly).contains_points(V[:, :2]) & (V[:, 2] > c[2] - 0.012)
@@ -207,7 +210,6 @@ def _rbf_fields(V, centres, rho, rng, mask=None):
 def _orthonormalise(fields):
     """Gram-Schmidt in order of fields [n,V,3] -> unit-norm orthogonal fields [n,V,3] (Cholesky QR: B = L Q, G = B B^T =
     L L^T)."""
-    from scipy.linalg import solve_triangular
     B = fields.reshape(len(fields), -1)
     for _ in range(2):                                   # twice ("CholeskyQR2"): the second pass removes the round-off of the first
         G = B @ B.T
@@ -481,7 +483,6 @@ def _rot_y(deg):
 def draw_mesh(ax, vertices, faces, yaw:float=0., landmarks=None, color=(0.86, 0.72, 0.62), numbers=False):
     """Draw mesh `vertices` [V,3] (FLAME model space) turned by `yaw` degrees about y, seen from +z, on matplotlib `ax`;
     optional `landmarks` [L,3]."""
-    from matplotlib.collections import PolyCollection
     R = _rot_y(yaw)
     P = np.asarray(vertices) @ R.T
     tri = P[np.asarray(faces)]
@@ -507,9 +508,9 @@ def draw_mesh(ax, vertices, faces, yaw:float=0., landmarks=None, color=(0.86, 0.
 def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0., 0, 0), root=(0., 0, 0), eyes=(0., 0, 0)):
     """Posed head of a FLAME folder (default `find_flame_dir`): (vertices [V,3] FLAME model space, faces [F,3], landmarks [68,3]).
     `shape`/`expression`: leading coefficients; `jaw`, `neck`, `root`, `eyes` (both): axis-angle [3] radians."""
-    import torch
-    from smplx.lbs import lbs
-    from trans3dhead.rotation import axis_angle_to_matrix
+    import torch   # torch only to pose the head in the viewers; the head is built with NumPy
+    from smplx.lbs import lbs   # with torch, viewers only
+    from trans3dhead.rotation import axis_angle_to_matrix   # with torch, viewers only
     fd = find_flame_dir(flame_dir)
     a = load_flame_arrays(fd)
     fi, bc = load_landmark_embedding(fd)
@@ -528,7 +529,6 @@ def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0.,
 def show_head(flame_dir=None, yaws=(0, 90), numbers=False, figsize=None, **pose):
     """Matplotlib figure of a FLAME folder's head (default `find_flame_dir`) at `yaws` (degrees) with its 68 landmarks;
     `pose`: see `head_mesh`."""
-    import matplotlib.pyplot as plt
     v, f, l = head_mesh(flame_dir, **pose)
     fig, axs = plt.subplots(1, len(yaws), figsize=figsize or (4*len(yaws), 5))
     for ax, y in zip(np.atleast_1d(axs), yaws):
@@ -541,7 +541,6 @@ def show_head(flame_dir=None, yaws=(0, 90), numbers=False, figsize=None, **pose)
 def head_picture(path, flame_dir=None, numbers=True) -> Path:
     """Write a PNG at `path` of the head of `flame_dir` (default: `find_flame_dir`, usually the default head), front and
     side, with the 68 landmarks."""
-    import matplotlib.pyplot as plt
     fig = show_head(flame_dir, yaws=(0, 45, 90), numbers=numbers, figsize=(12, 5))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -553,7 +552,7 @@ def head_picture(path, flame_dir=None, numbers=True) -> Path:
 def plot_head_3d(flame_dir=None, landmarks=True, **pose):
     """Plotly figure: the head of a FLAME folder (default `find_flame_dir`) as a 3D mesh, with the 68 landmarks; `pose`:
     see `head_mesh`."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go   # interactive viewer only
     v, f, l = head_mesh(flame_dir, **pose)
     data = [go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], color='peachpuff', flatshading=False,
                       lighting=dict(ambient=0.4, diffuse=0.8, specular=0.1), name='head')]
@@ -568,7 +567,7 @@ def plot_head_3d(flame_dir=None, landmarks=True, **pose):
 def head_explorer(flame_dir=None, n_shape=4, n_expr=6):
     """ipywidgets explorer: sliders for the first `n_shape` shape and `n_expr` expression coefficients, jaw opening,
     neck yaw/pitch, view yaw; redraws `show_head`-style pictures."""
-    import ipywidgets as w, matplotlib.pyplot as plt
+    import ipywidgets as w, matplotlib.pyplot as plt   # interactive viewer only
     fd = find_flame_dir(flame_dir)
     sl = lambda d, lo=-3., hi=3.: w.FloatSlider(value=0., min=lo, max=hi, step=0.1, description=d, continuous_update=False)
     shape = [sl(f'shape {i}') for i in range(n_shape)]

@@ -7,6 +7,7 @@ __all__ = ['PAPER_SETTINGS', 'DemoSettings', 'TimeBudget', 'synth_data', 'predic
 
 # %% ../nbs/16_demo.ipynb #ce77592a
 import json, sys, time
+import pandas as pd
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -95,7 +96,6 @@ def score(model, root, split: str, submission_path, name: str):
 def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures: int = 4, workers: int = 2) -> dict:
     """The main job: data, training, evaluation, pictures. Writes into `out`; returns {'untrained': table, 'trained':
     table, 'model': path, 'pictures': [...]}."""
-    import pandas as pd
     s, out = settings, Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(s.seed)

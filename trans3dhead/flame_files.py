@@ -100,8 +100,8 @@ class _CsrStandIn(_SparseStandIn): fmt = 'csr'
 
 def _numpy_attr(name):
     "numpy's own `_core` function `name` (works on numpy 1.x and 2.x)."
-    try: from numpy._core import multiarray, numeric
-    except ImportError: from numpy.core import multiarray, numeric
+    try: from numpy._core import multiarray, numeric   # NumPy >= 2 (NumPy 1: numpy.core)
+    except ImportError: from numpy.core import multiarray, numeric   # NumPy 1
     return getattr(multiarray, name, None) or getattr(numeric, name)
 
 def _np_reconstruct(subtype, shape, dtype):

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 from PIL import Image
+import matplotlib.pyplot as plt
+from matplotlib.collections import LineCollection
 from fastcore.script import call_parse, Param, store_true
 from .errors import Trans3DHeadError, DataError, ConfigError
 from .data import load_image, crop_image, normalize_image, EVAL_MARGIN
@@ -63,7 +65,7 @@ def whole_image_box(img: Image.Image) -> np.ndarray:
 def haar_detector():
     "A function RGB image -> list of head boxes `[4]` using OpenCV's frontal-face Haar cascade, or None if unavailable."
     try:
-        import cv2
+        import cv2   # optional: OpenCV is not a requirement, only this detector uses it
         path = Path(cv2.data.haarcascades) / 'haarcascade_frontalface_default.xml'
     except (ImportError, AttributeError): return None
     if not path.is_file(): return None
@@ -233,8 +235,6 @@ def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = Tr
                     dense: int | None = None, max_edges: int = 3000, size: float = 5.):
     """Draw `FacePrediction`(s) on `img` (PIL / array / path): mesh edges, 68 landmarks (or a dense set), pose axes. ->
     Axes"""
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
     if isinstance(img, (str, Path)): img = load_image(img)
     a = np.asarray(img)
     if ax is None: _, ax = plt.subplots(figsize=(size, size * a.shape[0] / a.shape[1]))
@@ -293,7 +293,6 @@ def face_record(f: FacePrediction) -> dict:
 def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = True) -> list[Path]:
     """Write `<stem>.json` (all heads of an image), `<stem>.png` (drawing) and `<stem>_<k>.obj` per image into folder
     `out`."""
-    import matplotlib.pyplot as plt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     by_src = {}

@@ -10,6 +10,7 @@ __all__ = ['MEAN_FACE_RULE', 'LANDMARK68_GROUPS', 'file_sha256', 'mean_face_path
 import hashlib, json, warnings
 from pathlib import Path
 import numpy as np
+import matplotlib.pyplot as plt
 
 from .data import DAD3DHeads, find_split_json, EVAL_MARGIN
 from .spaces import CROP_SIZE
@@ -72,7 +73,6 @@ LANDMARK68_GROUPS = dict(jaw=(range(0, 17), False), brow_r=(range(17, 22), False
 
 def show_mean_face(mf, ax=None, title='mean face F_a', **kw):
     "Plot landmarks `mf` [68,2] (normalised crop coordinates) with the 68-point groups joined."
-    import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4, 4))
     mf = np.asarray(mf)
     for idx, closed in LANDMARK68_GROUPS.values():

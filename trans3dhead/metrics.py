@@ -13,6 +13,10 @@ from torch import Tensor
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
 from .errors import DataError, Trans3DHeadError
+import sys
+import pandas as pd
+from .flame import FlameLayer
+from .rotation import wrap_degrees
 from .data import find_split_json, image_size, load_annotation, parse_split_entry, read_json
 from .files import atomic_write_text
 from .spaces import FLIP_YZ, camera_space, crop_to_orig, posed_to_image, to_crop_pixels
@@ -199,7 +203,6 @@ def aflw_pose_mask(gt_euler: Tensor, limit: float = 99.0) -> Tensor:
 # %% ../nbs/13_metrics.ipynb #40392d79
 def euler_mae(pred_euler: Tensor, gt_euler: Tensor, wrap: bool = True) -> dict:
     "MAE in degrees of (yaw, pitch, roll) [N,3] and their mean: dict(yaw, pitch, roll, mean, n)."
-    from trans3dhead.rotation import wrap_degrees
     d = pred_euler - gt_euler
     e = (wrap_degrees(d) if wrap else d).abs().double().mean(0)
     return dict(yaw=e[0].item(), pitch=e[1].item(), roll=e[2].item(), mean=e.mean().item(), n=len(d))
@@ -325,7 +328,6 @@ METRIC_COLUMNS = {'nme': 'NME↓', 'z5': 'Z5 Acc.↑', 'chamfer': 'Cham. Dis.↓
 def evaluate(predictions: dict, ground_truth: list, mesh, progress: bool = False):
     """Per-sample metrics (pandas DataFrame: item_id, nme, z5, chamfer, pose_err, attributes...) and the ids with no
     prediction."""
-    import pandas as pd
     rows, missing = [], []
     for gt in (__import__('fastprogress').progress_bar(ground_truth) if progress else ground_truth):
         if gt.item_id not in predictions:
@@ -338,7 +340,6 @@ def evaluate(predictions: dict, ground_truth: list, mesh, progress: bool = False
 # %% ../nbs/13_metrics.ipynb #340aae52
 def summary_table(df, name: str = 'ours'):
     "Table 1 of the paper: one row, columns NME, Z5 Acc., Cham. Dis., Pose Err."
-    import pandas as pd
     return pd.DataFrame([{METRIC_COLUMNS[k]: df[k].mean() for k in METRIC_COLUMNS}], index=pd.Index([name], name='Method'))
 
 # %% ../nbs/13_metrics.ipynb #82b78208
@@ -371,11 +372,9 @@ def main(submission: Param("submission json (DAD-3DHeads format, keyed by item_i
          csv: Param("also write per-item metrics to this csv", str) = None):
     """Score a DAD-3DHeads submission against ground truth and print the paper's Table 1 (NME, Z5, Chamfer, pose error)
     and per-attribute tables."""
-    import sys
     try:
         preds = read_submission(submission)
         gts = load_ground_truth(root, split)
-        from trans3dhead.flame import FlameLayer
         df, missing = evaluate(preds, gts, FlameLayer(flame_dir), progress=True)
     except Trans3DHeadError as e:
         print(f"trans3dhead_eval: {e}", file=sys.stderr)

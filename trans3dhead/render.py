@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 import numpy as np
+from scipy.ndimage import maximum_filter
 from .errors import Trans3DHeadError
 
 # %% auto #0
@@ -67,7 +68,7 @@ def get_context():
     install."""
     pid = os.getpid()
     if pid in _CTX: return _CTX[pid]
-    try: import moderngl
+    try: import moderngl   # GL only when a context is made (it needs EGL or a display)
     except ImportError as e: raise Trans3DHeadError(f"moderngl is not installed. {GL_INSTALL_HINT}") from e
     errors = []
     for backend in ('egl', 'osmesa', None):
@@ -169,7 +170,7 @@ class MeshRenderer:
     """Rasterises triangle meshes with per-vertex albedo in DAD-3DHeads' camera conventions (one GL context per
     process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
     def __init__(self, ctx=None, shading:str='pixel'):
-        import moderngl
+        import moderngl   # GL only when a renderer is made (it needs EGL or a display)
         if shading not in ('pixel', 'vertex'): raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
         self.ctx = ctx or get_context()
         self._mgl = moderngl
@@ -299,7 +300,6 @@ def projection_agreement(renderer:MeshRenderer, vertices, mv, proj, size, projec
 def visible_mask_coverage(result:RenderResult, vertices, mv, proj, project=project_points, tol:float=1e-3, counts:bool=False):
     """Fraction of the vertices inside the image and not hidden whose pixel is in `result.mask`. Hidden: deeper than
     the farthest surface seen in the pixel's 3×3 neighbourhood (+`tol`·depth); a vertex with no surface around counts as visible. `counts`: return (covered, visible) instead."""
-    from scipy.ndimage import maximum_filter
     H, W = result.mask.shape
     xy = project(vertices, mv, proj, H)
     ij = np.floor(xy).astype(int)

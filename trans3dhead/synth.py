@@ -8,6 +8,10 @@ import os, json, shutil, struct, types, zlib, multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
+import sys
+from matplotlib.path import Path as MPath
+from tqdm.auto import tqdm
+from .default_head import find_flame_dir
 from PIL import Image, ImageDraw, ImageFilter
 from .errors import Trans3DHeadError, ConfigError
 from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera,
@@ -84,7 +88,6 @@ def _dist_to_polyline(xy, line):
 def head_regions(template:np.ndarray, lmk68:np.ndarray, faces:np.ndarray, face_idx:np.ndarray) -> dict:
     """Soft region weights [V] in 0..1 ('eyes','iris','lips','brows') and 'hair_height' [V] (model units above the
     brows; -inf on the face) of a template [V,3] with landmarks [68,3], model space."""
-    from matplotlib.path import Path as MPath
     v = np.asarray(template, np.float64)
     l = np.asarray(lmk68, np.float64)
     xy, iod = v[:, :2], np.linalg.norm(l[36] - l[45])
@@ -354,7 +357,7 @@ class HeadModel:
     @classmethod
     def from_layer(cls, layer, layout):
         "From a `flame.FlameLayer` and its `ParamLayout` (uses torch, once)."
-        import torch
+        import torch   # torch: main process only (SynthHeads' workers stay torch-free)
         t = lambda x: x.detach().cpu().numpy()
         V = layer.n_vertices
         arrays = dict(v_template=t(layer.v_template), shapedirs=np.ascontiguousarray(t(layer.shapedirs).reshape(V * 3, -1).T),
@@ -396,7 +399,7 @@ class HeadModel:
 def load_head_model(flame_dir=None) -> HeadModel:
     """`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch
     in this process."""
-    from trans3dhead.flame import FlameLayer, ParamLayout
+    from trans3dhead.flame import FlameLayer, ParamLayout   # torch: main process only (SynthHeads' workers stay torch-free)
     layout = ParamLayout()
     return HeadModel.from_layer(FlameLayer(flame_dir, layout=layout), layout)
 
@@ -585,11 +588,9 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
     if not np.isscalar(image_size) and not (8 <= image_size[0] <= image_size[1]):
         raise ConfigError(f"image_size must be (min, max) with 8 <= min <= max, got {image_size}.")
     if flame_dir is not None:
-        from trans3dhead.default_head import find_flame_dir
         flame_dir = str(find_flame_dir(flame_dir))          # fails early with FlameFilesError
     tmp = _prepare_root(root, overwrite)
     blocks = synth_blocks(counts, seed, tmp, flame_dir, image_size)
-    from tqdm.auto import tqdm
     bar = tqdm(total=sum(counts.values()), desc='SynthHeads', disable=not progress, unit='img')
     entries = {s: [] for s in SPLITS}
     def collect(res):
@@ -616,9 +617,9 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
 def check_item(root, entry:dict, head:HeadModel, renderer:MeshRenderer|None=None) -> dict:
     """Re-render an annotated item from its json: {'max_px': GL vs `flame.project_model_view` [px], 'n_drawn',
     'covered', 'visible': head vertices in the mask / visible}."""
-    import torch
-    from trans3dhead.spaces import project_model_view
-    from trans3dhead.render import projection_agreement, visible_mask_coverage
+    import torch   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.spaces import project_model_view   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.render import projection_agreement, visible_mask_coverage   # with the torch imports above
     renderer = renderer or MeshRenderer()
     root = Path(root)
     a = json.loads((root / entry['annotation_path']).read_text())
@@ -635,9 +636,9 @@ def check_item(root, entry:dict, head:HeadModel, renderer:MeshRenderer|None=None
 # %% ../nbs/04_synth.ipynb #4d4874f7
 def show_synth(root, split:str='train', n:int=8, flame_dir=None, ncols:int=4):
     "Grid of `n` items of a SynthHeads/DAD-3DHeads `split` with the reprojected 68 landmarks and the bbox."
-    import torch, matplotlib.pyplot as plt
-    from trans3dhead.flame import FlameLayer
-    from trans3dhead.spaces import project_model_view
+    import torch, matplotlib.pyplot as plt   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.flame import FlameLayer   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.spaces import project_model_view   # torch: main process only (SynthHeads' workers stay torch-free)
     root = Path(root)
     items = json.loads((root / split / f"{split}.json").read_text())[:n]
     layer = FlameLayer(flame_dir)
@@ -671,7 +672,6 @@ def main(root:Param("Output folder (created; must be empty unless --overwrite)",
          max_size:Param("Largest image side (px)", int)=480,
          overwrite:Param("Replace an existing data set in ROOT", store_true)=False):
     "Render SynthHeads, a synthetic head data set in DAD-3DHeads' on-disk format."
-    import sys
     try:
         out = generate_synthheads(root, n_train, n_val, n_test, seed=seed, flame_dir=flame_dir, workers=workers,
                                   image_size=(min_size, max_size), overwrite=overwrite)
