@@ -2,6 +2,7 @@
 # Every test: the notebooks (nbdev_test, cells flagged `slow` skipped), the pytest integration tests, and the docs check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+python tests/lock.py versions
 echo "== library matches notebooks"
 nbdev_export
 git diff --exit-code -- trans3dhead || { echo "trans3dhead/ differs from the notebooks: run nbdev_export and commit"; exit 1; }

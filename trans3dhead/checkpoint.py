@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn, Tensor
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import CheckpointError, ConfigError
 from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastcore.foundation import L
 
 from .baseline import build_baseline
 from .distributed import bare_model, is_rank0
-from .errors import CheckpointError, ConfigError
 from .files import atomic_write, atomic_write_text
 from .model import ModelConfig, build_model
 

@@ -13,6 +13,8 @@ __all__ = ['TRAIN_MARGIN', 'EVAL_MARGIN', 'IMAGENET_MEAN', 'IMAGENET_STD', 'ANNO
 # %% ../nbs/05_data.ipynb #9967a8f3
 import json, math, os, warnings
 import matplotlib.pyplot as plt
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import DataError
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from scipy.io import loadmat
@@ -27,7 +29,6 @@ import torch
 from torch.utils.data import Dataset
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .errors import DataError
 from .spaces import CROP_SIZE, crop_transform, expand_bbox, orig_to_crop, project_to_image
 from .rotation import matrix_to_euler, rotation_from_model_view
 

@@ -12,6 +12,8 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 from torch import nn, Tensor
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import Trans3DHeadError  # noqa: F401
 from fastai.callback.core import Callback
 from fastai.data.load import DataLoader as FaDataLoader, _FakeLoader
 from fastai.learner import Learner

@@ -5,6 +5,9 @@
 # %% auto #0
 __all__ = ['Trans3DHeadError', 'FlameFilesError', 'UnsafeFileError', 'DataError', 'ConfigError', 'CheckpointError']
 
+# %% ../nbs/00_errors.ipynb #a1f0c2d3
+import warnings
+
 # %% ../nbs/00_errors.ipynb #b15be21a
 class Trans3DHeadError(Exception):
     "Base class: a problem with the user's files, data or settings (not a bug in the package)."
@@ -23,3 +26,6 @@ class ConfigError(Trans3DHeadError):
 
 class CheckpointError(Trans3DHeadError):
     "A checkpoint or exported learner is missing, incomplete or from an incompatible model."
+
+# %% ../nbs/00_errors.ipynb #a1f0c2d5
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated')

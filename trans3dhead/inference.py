@@ -29,7 +29,10 @@ __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_h
            'predict', 'draw_prediction', 'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions',
            'parse_box', 'run_predict', 'main']
 
-# %% ../nbs/15_inference.ipynb #c4c30ce9
+# %% ../nbs/15_inference.ipynb #b7e1c0a2
+from .export import OnnxModel
+
+# %% ../nbs/15_inference.ipynb #bae956ba
 def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> np.ndarray:
     "Head box `[4]` (x, y, w, h) original px -> `crop [3]` = (x0, y0, s), as the evaluation crop of `data`."
     box = np.asarray(box, dtype=np.float64)
@@ -37,18 +40,18 @@ def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> n
         raise DataError(f"head box {box.tolist()}: give (x, y, w, h) in original pixels with w, h > 0")
     return crop_transform(expand_bbox(box, margin), crop_size)
 
-# %% ../nbs/15_inference.ipynb #14c1c379
+# %% ../nbs/15_inference.ipynb #082eece8
 def crop_input(img: Image.Image, crop, crop_size: int = CROP_SIZE) -> Tensor:
     "RGB image + `crop [3]` -> the model input `[3, crop_size, crop_size]` (ImageNet-normalised)."
     return normalize_image(crop_image(img, crop, crop_size))
 
-# %% ../nbs/15_inference.ipynb #49984e75
+# %% ../nbs/15_inference.ipynb #8aa334f2
 def to_image_space(posed: Tensor, crop, crop_size: int = CROP_SIZE) -> Tensor:
     "Posed vertices `[V,3]` normalised crop coords -> image space `[V,3]` (x, y original px; z same scale)."
     c = torch.as_tensor(np.asarray(crop, dtype=np.float64))[None]
     return posed_to_image(posed[None].double(), c, crop_size)[0]
 
-# %% ../nbs/15_inference.ipynb #ab36feaf
+# %% ../nbs/15_inference.ipynb #a9132167
 def face_to_head_box(face, grow_w: float = 1.6, grow_h: float = 1.8, up: float = 0.15) -> np.ndarray:
     "Face box `[4]` (x, y, w, h) -> a head box `[4]` around it (original px)."
     x, y, w, h = np.asarray(face, dtype=np.float64)
@@ -56,12 +59,12 @@ def face_to_head_box(face, grow_w: float = 1.6, grow_h: float = 1.8, up: float =
     W, H = w * grow_w, h * grow_h
     return np.array([cx - W / 2, cy - H / 2, W, H])
 
-# %% ../nbs/15_inference.ipynb #29432e78
+# %% ../nbs/15_inference.ipynb #68b3c419
 def whole_image_box(img: Image.Image) -> np.ndarray:
     "The whole image as a box `[4]` (0, 0, W, H)."
     return np.array([0., 0., *img.size])
 
-# %% ../nbs/15_inference.ipynb #5060ba82
+# %% ../nbs/15_inference.ipynb #63df2b35
 def haar_detector():
     "A function RGB image -> list of head boxes `[4]` using OpenCV's frontal-face Haar cascade, or None if unavailable."
     try:
@@ -77,7 +80,7 @@ def haar_detector():
         return [face_to_head_box(f) for f in faces]
     return detect
 
-# %% ../nbs/15_inference.ipynb #20dfa3e3
+# %% ../nbs/15_inference.ipynb #295ec2e2
 def head_boxes(img: Image.Image, box=None, detector=None) -> list[np.ndarray]:
     "Head boxes `[4]` for one image: `box` (one `[4]` or several `[K,4]`), else the detector's, else the whole image."
     if box is not None:
@@ -86,7 +89,7 @@ def head_boxes(img: Image.Image, box=None, detector=None) -> list[np.ndarray]:
     found = detector(img) if detector is not None else []
     return found if len(found) else [whole_image_box(img)]
 
-# %% ../nbs/15_inference.ipynb #fae48d4f
+# %% ../nbs/15_inference.ipynb #4d08ddea
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif')
 
 @dataclass
@@ -105,12 +108,12 @@ class Source:
                             f"{getattr(a, 'shape', None)} {getattr(a, 'dtype', type(a).__name__)}")
         return Image.fromarray(a, 'RGB')
 
-# %% ../nbs/15_inference.ipynb #525ead75
+# %% ../nbs/15_inference.ipynb #5fa67ff8
 def image_files(folder) -> list[Path]:
     "Image files (by extension, `IMAGE_EXTS`) directly in `folder`, sorted by name."
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
 
-# %% ../nbs/15_inference.ipynb #a0d83c77
+# %% ../nbs/15_inference.ipynb #84a5f496
 def gather_sources(inputs) -> list[Source]:
     "Path / folder / array / list of them -> `Source`s. A path that does not exist raises `DataError`."
     if isinstance(inputs, (str, Path, np.ndarray)): inputs = [inputs]
@@ -128,7 +131,7 @@ def gather_sources(inputs) -> list[Source]:
         else: raise DataError(f"{p}: no such file or folder")
     return out
 
-# %% ../nbs/15_inference.ipynb #123870ec
+# %% ../nbs/15_inference.ipynb #94d69a6f
 @dataclass
 class FacePrediction:
     "One head's prediction in original-image coordinates (each field's shape and space is in its comment)."
@@ -145,7 +148,7 @@ class FacePrediction:
     dense: dict = field(default_factory=dict)
     image_size: tuple = (0, 0)
 
-# %% ../nbs/15_inference.ipynb #51cf7605
+# %% ../nbs/15_inference.ipynb #26276df8
 @dataclass
 class Predictions:
     "All heads found (`faces`) and the inputs that could not be read or processed (`failed`: {source: message})."
@@ -183,7 +186,12 @@ def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_
     return res
 
 # %% ../nbs/15_inference.ipynb #ec5f9ca5
-def _as_model(model_or_path, flame_dir=None, device=None) -> nn.Module:
+def _as_model(model_or_path, flame_dir=None, device=None, runtime: str = 'torch') -> nn.Module:
+    if runtime not in ('torch', 'onnx'): raise ConfigError(f"runtime={runtime!r}: use 'torch' or 'onnx'")
+    if runtime == 'onnx':
+        if isinstance(model_or_path, (str, Path)): return OnnxModel(model_or_path, flame_dir)
+        raise ConfigError("runtime='onnx' needs the path of an .onnx file or of a model folder holding model.onnx "
+                          "(write it with export_onnx / trans3dhead_export MODEL_DIR MODEL_DIR/model.onnx)")
     if isinstance(model_or_path, nn.Module): return bare_model(model_or_path).eval()
     if model_or_path is None: raise ConfigError("predict needs a model: a trained model object or the folder written by export_model / trans3dhead_train (<out>/model)")
     return load_model(model_or_path, flame_dir=flame_dir, device=device or default_device())
@@ -201,13 +209,15 @@ def _box_for(boxes, i: int, n: int, name: str):
     if len(boxes) != n: raise ConfigError(f"boxes: give one entry (None, (x, y, w, h) or a list of boxes) per input image ({n}); got {len(boxes)}")
     return boxes[i]
 
-def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None) -> Predictions:
+def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None,
+            runtime: str = 'torch') -> Predictions:
     """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model or a model
     folder/checkpoint path. `boxes`: None, one (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`),
     or a dict {source name: box}. `detector`: 'auto' (OpenCV Haar if importable), None, or a function image -> boxes.
+    `runtime`: 'torch', or 'onnx' (`model`: an .onnx file or a model folder holding model.onnx, run by ONNX Runtime).
     Unreadable inputs are listed in `.failed` and skipped."""
-    m = _as_model(model, flame_dir, device)
-    dev = next(m.parameters()).device
+    m = _as_model(model, flame_dir, device, runtime)
+    dev = m.flame.lmk_bary.device
     det = haar_detector() if detector == 'auto' else detector
     srcs, result = gather_sources(inputs), Predictions()
     pending = []                                     # (input tensor, crop, (source, box, size))
@@ -258,19 +268,19 @@ def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = Tr
     ax.set_ylim(a.shape[0], 0)
     return ax
 
-# %% ../nbs/15_inference.ipynb #b2ac0040
+# %% ../nbs/15_inference.ipynb #0b050173
 def obj_text(vertices, faces, flip_y: bool = False) -> str:
     "Wavefront OBJ text for vertices `[V,3]` and triangles `[F,3]` (0-based in, 1-based out)."
     v = np.asarray(vertices, dtype=np.float64) * ([1, -1, -1] if flip_y else [1, 1, 1])
     f = np.asarray(faces, dtype=np.int64) + 1
     return ''.join(f'v {a:.6f} {b:.6f} {c:.6f}\n' for a, b, c in v) + ''.join(f'f {a} {b} {c}\n' for a, b, c in f)
 
-# %% ../nbs/15_inference.ipynb #2485b855
+# %% ../nbs/15_inference.ipynb #5bd369d7
 def write_obj(path, face: FacePrediction, flip_y: bool = False) -> Path:
     "Write `face`'s head mesh to `path` (.obj, atomically)."
     return atomic_write_text(path, f'# trans3dhead head mesh of {face.source} (image space)\n' + obj_text(face.vertices, face.faces, flip_y))
 
-# %% ../nbs/15_inference.ipynb #97e969b1
+# %% ../nbs/15_inference.ipynb #99b62e44
 def read_obj(path) -> tuple[np.ndarray, np.ndarray]:
     "Vertices `[V,3]` and triangles `[F,3]` (0-based) of an OBJ file (v and triangular f lines only)."
     v, f = [], []
@@ -281,7 +291,7 @@ def read_obj(path) -> tuple[np.ndarray, np.ndarray]:
         elif t[0] == 'f': f.append([int(x.split('/')[0]) - 1 for x in t[1:4]])
     return np.array(v), np.array(f, dtype=np.int64)
 
-# %% ../nbs/15_inference.ipynb #3f8b94ad
+# %% ../nbs/15_inference.ipynb #5a4190f5
 def face_record(f: FacePrediction) -> dict:
     "JSON-ready dict of a `FacePrediction` (without the mesh vertices and faces)."
     r = lambda a: np.round(np.asarray(a, dtype=np.float64), 3).tolist()
@@ -289,7 +299,7 @@ def face_record(f: FacePrediction) -> dict:
                 rotation=np.asarray(f.rotation).round(6).tolist(), params=np.asarray(f.params).round(6).tolist(),
                 dense={str(k): r(v) for k, v in f.dense.items()}, image_size=list(f.image_size))
 
-# %% ../nbs/15_inference.ipynb #aa2d20f2
+# %% ../nbs/15_inference.ipynb #0df3c35b
 def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = True) -> list[Path]:
     """Write `<stem>.json` (all heads of an image), `<stem>.png` (drawing) and `<stem>_<k>.obj` per image into folder
     `out`."""
@@ -310,7 +320,7 @@ def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = Tr
     if preds.failed: written.append(atomic_write_text(out / 'failed.json', json.dumps(preds.failed, indent=1)))
     return written
 
-# %% ../nbs/15_inference.ipynb #40ec295c
+# %% ../nbs/15_inference.ipynb #b8d0d2e5
 def parse_box(s: str | None):
     "'x,y,w,h' -> `[4]` floats (or None)."
     if s is None: return None
@@ -319,29 +329,40 @@ def parse_box(s: str | None):
     if len(b) != 4: raise ConfigError(f"--box {s!r}: give x,y,w,h in original pixels, e.g. --box 120,80,260,300")
     return b
 
-# %% ../nbs/15_inference.ipynb #b4b58645
-def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, draw=True) -> int:
+# %% ../nbs/15_inference.ipynb #297b4ade
+def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, draw=True, runtime='torch') -> int:
     "The console script's work; returns its exit status (0 all done, 2 some inputs failed)."
-    preds = predict(inputs, model, boxes=parse_box(box), bs=bs, flame_dir=flame_dir)
+    preds = predict(inputs, model, boxes=parse_box(box), bs=bs, flame_dir=flame_dir, runtime=runtime)
     save_predictions(preds, out, obj=obj, draw=draw)
     for src, msg in preds.failed.items(): print(f"trans3dhead_predict: skipped: {msg}", file=sys.stderr)
     print(f"{len(preds)} head(s) from {len({f.source for f in preds})} image(s) written to {out}"
           + (f"; {len(preds.failed)} input(s) failed (see {Path(out) / 'failed.json'})" if preds.failed else ''))
     return 2 if preds.failed else 0
 
-# %% ../nbs/15_inference.ipynb #35c4fc10
+# %% ../nbs/15_inference.ipynb #0a19f1e7
 @call_parse
-def main(inputs: Param("image file(s) or folder(s)", str, nargs='+'),
+def main(inputs: Param("image or video file(s), or folder(s) of images", str, nargs='+'),
          model: Param("model folder from trans3dhead_train (<out>/model) or a checkpoint last.pth", str) = None,
          out: Param("output folder", str) = 'predictions',
          box: Param("head box x,y,w,h in original pixels (one image)", str) = None,
          obj: Param("also write each head mesh as .obj", store_true) = False,
          flame: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
          bs: Param("batch size", int) = 8,
-         no_draw: Param("do not write the drawings", store_true) = False):
-    "Predict 68/dense landmarks, the head mesh and the pose of the heads in images."
+         no_draw: Param("do not write the drawings", store_true) = False,
+         no_smooth: Param("videos: no smoothing over time", store_true) = False,
+         min_cutoff: Param("videos: One Euro filter min_cutoff (Hz)", float) = 1.,
+         beta: Param("videos: One Euro filter beta (per head size per second)", float) = 5.,
+         runtime: Param("torch, or onnx: ONNX Runtime on --model's model.onnx (trans3dhead_export) or an .onnx file", str,
+                        choices=['torch', 'onnx']) = 'torch'):
+    "Predict 68/dense landmarks, the head mesh and the pose of the heads in images and videos."
     if model is None: sys.exit("trans3dhead_predict: error: --model is required (the folder <out>/model written by trans3dhead_train)")
-    try: code = run_predict(inputs, model, out, box, obj, flame, bs, not no_draw)
+    try:
+        from trans3dhead.video import is_video, run_predict_video    # here, not at the top: video imports this module
+        videos = [p for p in inputs if is_video(p)]
+        images = [p for p in inputs if p not in videos]
+        code = run_predict(images, model, out, box, obj, flame, bs, not no_draw, runtime) if images else 0
+        if videos: code = max(code, run_predict_video(videos, _as_model(model, flame, runtime=runtime), out, box, flame,
+                                                      not no_draw, not no_smooth, min_cutoff, beta))
     except Trans3DHeadError as e:
         print(f"trans3dhead_predict: error: {e}", file=sys.stderr)
         sys.exit(1)

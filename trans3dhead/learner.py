@@ -13,6 +13,8 @@ import torch
 from torch import nn, Tensor
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param, store_true
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import Trans3DHeadError, ConfigError, CheckpointError, DataError
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
@@ -23,7 +25,6 @@ from .checkpoint import (CheckpointCallback, arch_of, build_arch, export_model, 
                                     read_checkpoint, to_numpy)
 from .data import get_dls
 from .distributed import bare_model, ddp, distributed_ctx, is_rank0, sum_over_ranks
-from .errors import Trans3DHeadError, ConfigError, CheckpointError, DataError
 from .files import atomic_write_text
 from .losses import BaselineLoss, MultiInfoLoss
 from .meanface import mean_face

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import DataError, Trans3DHeadError
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
-from .errors import DataError, Trans3DHeadError
 import sys
 import pandas as pd
 from .flame import FlameLayer

@@ -11,12 +11,13 @@ import numpy as np
 import torch
 from scipy.spatial import ConvexHull
 from torch import nn, Tensor
+# errors before fastai: it sets the filter for fastai's import-time warnings
+from .errors import ConfigError
 from fastai.learner import Learner
 
 from .checkpoint import to_numpy
 from .data import denormalize_image
 from .distributed import bare_model
-from .errors import ConfigError
 from .metrics import predicted_landmarks
 from .spaces import to_crop_pixels
 

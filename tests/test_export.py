@@ -1,0 +1,72 @@
+"""The two console scripts end to end: `trans3dhead_export` writes a model folder's model.onnx, and
+`trans3dhead_predict --runtime onnx` then gives the torch runtime's predictions, on images and on a video."""
+import json, subprocess, sys
+import numpy as np, pytest, torch
+
+EXPORT = "from trans3dhead.export import main\nmain()\n"
+PREDICT = "from trans3dhead.inference import main\nmain()\n"
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    from trans3dhead.testing import make_tiny_flame
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_dad_fixture
+    from trans3dhead.model import preset, build_model
+    from trans3dhead.checkpoint import export_model
+    tmp = tmp_path_factory.mktemp('export')
+    fdir = make_tiny_flame(tmp / 'flame')
+    root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=2, n_test=0)
+    cfg = preset('trans3dhead', backbone='resnet18', pretrained=False, crop_size=96, d_model=64, dim_ff=256, dropout=0.)
+    torch.manual_seed(0)
+    mdir = export_model(build_model(cfg, None, fdir), tmp / 'model', cfg=cfg)
+    (tmp / 'export.py').write_text(EXPORT)
+    (tmp / 'predict.py').write_text(PREDICT)
+    return tmp, fdir, root, mdir
+
+def run(tmp, script, *args):
+    return subprocess.run([sys.executable, str(tmp / script), *map(str, args)], capture_output=True, text=True, timeout=600)
+
+def test_export_then_predict_onnx(setup):
+    tmp, fdir, root, mdir = setup
+    r = run(tmp, 'export.py', mdir, mdir / 'model.onnx', '--flame', fdir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'landmarks' in r.stdout and (mdir / 'model.onnx').is_file()
+    folder = root / 'val' / 'images'
+    outs = {}
+    for rt in ('torch', 'onnx'):
+        outs[rt] = tmp / f'out_{rt}'
+        r = run(tmp, 'predict.py', folder, '--model', mdir, '--flame', fdir, '--out', outs[rt], '--no_draw', '--runtime', rt)
+        assert r.returncode == 0, r.stderr[-3000:]
+    files = sorted(p.name for p in outs['torch'].glob('*.json'))
+    assert files and files == sorted(p.name for p in outs['onnx'].glob('*.json'))
+    for f in files:
+        a, b = (json.loads((outs[rt] / f).read_text())[0] for rt in ('torch', 'onnx'))
+        # the JSON rounds to 1e-3 px: equal within one rounding step
+        assert np.abs(np.array(a['landmarks']) - np.array(b['landmarks'])).max() <= 1.001e-3
+        assert np.abs(np.array(a['euler_yaw_pitch_roll_deg']) - np.array(b['euler_yaw_pitch_roll_deg'])).max() <= 1.001e-3
+
+def test_video_onnx(setup, tmp_path):
+    from trans3dhead.data import load_image
+    from trans3dhead.video import write_video
+    from trans3dhead.export import export_onnx
+    tmp, fdir, root, mdir = setup
+    export_onnx(mdir, tmp_path / 'head.onnx', flame_dir=fdir)
+    img = np.asarray(load_image(sorted((root / 'val' / 'images').iterdir())[0]))
+    clip = write_video(tmp_path / 'clip.mp4', [img] * 3, fps=10)
+    for rt, model in (('torch', mdir), ('onnx', tmp_path / 'head.onnx')):
+        r = run(tmp, 'predict.py', clip, '--model', model, '--flame', fdir, '--out', tmp_path / rt, '--no_draw',
+                '--runtime', rt)
+        assert r.returncode == 0, r.stderr[-3000:]
+    a, b = (json.loads((tmp_path / rt / 'clip.json').read_text())['frames'] for rt in ('torch', 'onnx'))
+    assert len(a) == len(b) == 3
+    for fa, fb in zip(a, b):   # the JSON rounds to 1e-3 px: equal within one rounding step
+        assert np.abs(np.array(fa['landmarks']) - np.array(fb['landmarks'])).max() <= 1.001e-3
+
+def test_cli_errors(setup, tmp_path):
+    tmp, fdir, root, mdir = setup
+    r = run(tmp, 'export.py', tmp_path / 'no_model', tmp_path / 'x.onnx', '--flame', fdir)
+    assert r.returncode == 1 and 'no such model' in r.stderr and not (tmp_path / 'x.onnx').exists()
+    r = run(tmp, 'predict.py', root / 'val' / 'images', '--model', tmp_path, '--flame', fdir, '--runtime', 'onnx')
+    assert r.returncode == 1 and 'trans3dhead_export' in r.stderr
+    r = run(tmp, 'export.py', '--help')
+    assert r.returncode == 0 and '--opset' in r.stdout
