@@ -1,5 +1,4 @@
 """End-to-end checks of the full-size networks (ResNet-50, 413 parameters, the FLAME folder the package finds)."""
-import warnings
 import pytest
 import torch
 from trans3dhead.model import preset, build_model, ModelConfig
@@ -12,15 +11,9 @@ def flame():
     return FlameLayer(None, PARAM_LAYOUTS[413])
 
 
-def _quiet(fn, *a, **k):
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        return fn(*a, **k)
-
-
 def test_trans3dhead_full_size(flame):
     torch.manual_seed(0)
-    m = _quiet(build_model, preset('trans3dhead'), flame=flame)
+    m = build_model(preset('trans3dhead', pretrained=False), flame=flame)
     x = torch.randn(2, 3, 256, 256)
     out = m(x)
     assert out.params.shape == (2, 413) and out.landmarks_layers.shape == (2, 2, 68, 2)
@@ -35,13 +28,13 @@ def test_trans3dhead_full_size(flame):
 
 def test_default_mean_face_is_initial_head(flame):
     "Without a data-set mean face, MARR starts from the 68 landmarks of the initial head, which lie inside the crop."
-    m = _quiet(build_model, preset('trans3dhead', backbone='resnet18'), flame=flame).eval()
+    m = build_model(preset('trans3dhead', backbone='resnet18', pretrained=False), flame=flame).eval()
     mf = m.landmark_branch.regress.mean_face
     assert mf.shape == (68, 2) and mf.abs().max() < 1 and mf.std(0).min() > 0.1
     assert mf[8, 1] > mf[30, 1] > mf[19, 1]          # chin below nose tip below brow (y down)
 
 
 def test_baseline_full_size(flame):
-    m = _quiet(build_baseline, ModelConfig(), flame=flame).eval()
+    m = build_baseline(ModelConfig(pretrained=False), flame=flame).eval()
     with torch.no_grad(): out = m(torch.randn(1, 3, 256, 256))
     assert out.heatmaps.shape == (1, 68, 64, 64) and out.params.shape == (1, 413)

@@ -9,19 +9,19 @@ __all__ = ['SepConv', 'Fuse', 'BiFPN', 'DAD3DNetBaseline', 'build_baseline']
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .errors import ConfigError
-from .spaces import CROP_SIZE, to_crop_pixels
-from .model import (ModelConfig, ModelOutput, backbone_body, init_param_bias, template_landmarks,
+from .model import (ModelConfig, ModelOutput, init_param_bias, template_landmarks,
                                _flame_layer)
+from .backbones import backbone_stages
+from .spaces import CROP_SIZE, to_crop_pixels
 
-# %% ../nbs/11_baseline.ipynb #7e6c0044
+# %% ../nbs/11_baseline.ipynb #80c3fa2d
 class SepConv(nn.Sequential):
     "Depthwise 3×3 + pointwise 1×1 + BN + ReLU: `[B, c, H, W] -> [B, c, H, W]`."
     def __init__(self, c:int):
         super().__init__(nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.Conv2d(c, c, 1, bias=False),
                          nn.BatchNorm2d(c), nn.ReLU(inplace=True))
 
-# %% ../nbs/11_baseline.ipynb #8962e7fa
+# %% ../nbs/11_baseline.ipynb #efddbf06
 class Fuse(nn.Module):
     "Fast normalised fusion of k same-shape maps, then a SepConv."
     def __init__(self, k:int, c:int):
@@ -31,7 +31,7 @@ class Fuse(nn.Module):
         w = F.relu(self.w)
         return self.conv(sum(wi * x for wi, x in zip(w, xs)) / (w.sum() + 1e-4))
 
-# %% ../nbs/11_baseline.ipynb #907e040a
+# %% ../nbs/11_baseline.ipynb #25e81bdc
 class BiFPN(nn.Module):
     """One BiFPN layer over levels fine→coarse: lists of `[B, C_i, H_i, W_i]` -> lists of `[B, c, H_i, W_i]` (each level
     half the previous)."""
@@ -53,15 +53,13 @@ class BiFPN(nn.Module):
         return out
 
 # %% ../nbs/11_baseline.ipynb #bd8ed886
-_STAGE_CH = {'resnet50': (256, 512, 1024, 2048), 'resnet18': (64, 128, 256, 512)}
-
 class DAD3DNetBaseline(nn.Module):
     "DAD-3DNet-style model: images `[B,3,H,W]` -> ModelOutput (+ heatmap logits `[B, 68, H/4, W/4]`)."
-    def __init__(self, body:nn.Sequential, stage_channels:tuple, flame:nn.Module, n_params:int=413, c:int=256,
-                 n_points:int=68, hidden:int=512, crop_size:int=CROP_SIZE):
+    def __init__(self, stem:nn.Module, stages:nn.ModuleList, stage_channels:tuple, flame:nn.Module,
+                 n_params:int=413, c:int=256, n_points:int=68, hidden:int=512, crop_size:int=CROP_SIZE):
         super().__init__()
         c1, c2, c3, c4 = stage_channels
-        self.stem, self.stages = body[:4], nn.ModuleList(body[4:8])          # conv1/bn/relu/maxpool, layer1..layer4
+        self.stem, self.stages = stem, stages          # backbone_stages: strides 4, 8, 16, 32
         self.fpn = BiFPN([c1, c2, c3], c)
         self.heatmap = nn.Sequential(SepConv(c), nn.Conv2d(c, n_points, 1))
         self.fuse_hm, self.fuse_fpn = nn.Conv2d(n_points, c3, 1), nn.Conv2d(c, c3, 1)
@@ -92,11 +90,9 @@ def build_baseline(cfg:ModelConfig|None=None, mean_face=None, flame_dir=None, fl
     """A `DAD3DNetBaseline` for `cfg` (default: ResNet-50, 413 parameters, 256-channel BiFPN); mean_face `[68, 2]`
     normalised crop coords."""
     cfg = (cfg or ModelConfig()).validate()
-    if cfg.backbone not in _STAGE_CH:
-        raise ConfigError(f"the DAD-3DNet baseline needs a ResNet backbone, got backbone={cfg.backbone!r}; use one of {tuple(_STAGE_CH)}")
     flame = flame if flame is not None else _flame_layer(cfg.n_params, flame_dir, cfg.crop_size)
-    body, _ = backbone_body(cfg.backbone, cfg.backbone_weights, cfg.pretrained)
-    m = DAD3DNetBaseline(body, _STAGE_CH[cfg.backbone], flame, cfg.n_params, cfg.d_model, cfg.n_landmarks, crop_size=cfg.crop_size)
+    stem, stages, chans = backbone_stages(cfg.backbone, cfg.backbone_weights, cfg.pretrained)
+    m = DAD3DNetBaseline(stem, stages, chans, flame, cfg.n_params, cfg.d_model, cfg.n_landmarks, crop_size=cfg.crop_size)
     bias = init_param_bias(flame, cfg.n_params, cfg.head_fill)
     mf = template_landmarks(flame, bias) if mean_face is None else torch.as_tensor(mean_face, dtype=torch.float32)
     with torch.no_grad():
