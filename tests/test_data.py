@@ -1,7 +1,8 @@
 "Integration: SynthHeads (trans3dhead.synth) written to disk and read back through trans3dhead.data / meanface."
 import numpy as np, pytest, torch
-from trans3dhead.data import DAD3DHeads, get_dls, crop_to_orig
-from trans3dhead.flame import make_tiny_flame
+from trans3dhead.data import DAD3DHeads, get_dls
+from trans3dhead.spaces import crop_to_orig
+from trans3dhead.testing import make_tiny_flame
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):

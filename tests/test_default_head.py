@@ -1,7 +1,6 @@
 "Slow end-to-end check of the default head's cache: two processes racing on the first build both get one complete folder."
 import os, subprocess, sys
 from pathlib import Path
-import numpy as np
 
 def test_default_head_dir_race(tmp_path):
     env = dict(os.environ, TRANS3DHEAD_CACHE=str(tmp_path))
@@ -10,7 +9,7 @@ def test_default_head_dir_race(tmp_path):
     outs = [p.communicate()[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outs[0] == outs[1] and Path(outs[0]) == tmp_path / 'default_head-v1-seed0'
-    from trans3dhead.flame import missing_flame_files, load_flame_model
+    from trans3dhead.flame_files import missing_flame_files, load_flame_model
     assert missing_flame_files(outs[0]) == []
     assert not [p for p in tmp_path.iterdir() if p.name.startswith('.')]
     m = load_flame_model(Path(outs[0]) / 'generic_model.pkl')

@@ -1,13 +1,14 @@
 """Data-parallel training with two CPU processes (gloo) launched by torchrun: both ranks finish, rank 0 writes the checkpoint."""
 import subprocess, sys
-import pytest, torch
+import torch
 
 SCRIPT = ("import os\nfrom trans3dhead.learner import main\nmain()\n"
           "print('RANK', os.environ.get('RANK'), 'WORLD', os.environ.get('WORLD_SIZE'), 'finished', flush=True)\n")
 
 def test_two_processes(tmp_path):
-    from trans3dhead.flame import make_tiny_flame
-    from trans3dhead.data import get_flame, make_dad_fixture
+    from trans3dhead.testing import make_tiny_flame
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_dad_fixture
     fdir = make_tiny_flame(tmp_path / 'flame')
     root = make_dad_fixture(tmp_path / 'data', get_flame(fdir), n_train=4, n_val=2, n_test=0)
     (tmp_path / 'train.py').write_text(SCRIPT)

@@ -8,17 +8,19 @@ PREDICT = "from trans3dhead.inference import main\nmain()\n"
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from trans3dhead.flame import make_tiny_flame
-    from trans3dhead.data import get_flame, make_dad_fixture
+    from trans3dhead.testing import make_tiny_flame
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_dad_fixture
     from trans3dhead.model import preset, build_model
-    from trans3dhead.learner import export_model
+    from trans3dhead.checkpoint import export_model
     tmp = tmp_path_factory.mktemp('export')
     fdir = make_tiny_flame(tmp / 'flame')
     root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=2, n_test=0)
     cfg = preset('trans3dhead', backbone='resnet18', pretrained=False, crop_size=96, d_model=64, dim_ff=256, dropout=0.)
     torch.manual_seed(0)
     mdir = export_model(build_model(cfg, None, fdir), tmp / 'model', cfg=cfg)
-    (tmp / 'export.py').write_text(EXPORT); (tmp / 'predict.py').write_text(PREDICT)
+    (tmp / 'export.py').write_text(EXPORT)
+    (tmp / 'predict.py').write_text(PREDICT)
     return tmp, fdir, root, mdir
 
 def run(tmp, script, *args):

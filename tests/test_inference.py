@@ -9,10 +9,11 @@ SCRIPT = "from trans3dhead.inference import main\nmain()\n"
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from trans3dhead.flame import make_tiny_flame
-    from trans3dhead.data import get_flame, make_dad_fixture
+    from trans3dhead.testing import make_tiny_flame
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_dad_fixture
     from trans3dhead.model import preset, build_model
-    from trans3dhead.learner import export_model
+    from trans3dhead.checkpoint import export_model
     tmp = tmp_path_factory.mktemp('infer')
     fdir = make_tiny_flame(tmp / 'flame')
     root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=3, n_test=0)
@@ -25,7 +26,8 @@ def setup(tmp_path_factory):
 
 def test_folder_with_bad_file(setup):
     tmp, fdir, root, mdir, entries = setup
-    folder = tmp / 'mixed'; folder.mkdir(exist_ok=True)
+    folder = tmp / 'mixed'
+    folder.mkdir(exist_ok=True)
     for e in entries: shutil.copy(root / e['img_path'], folder)
     (folder / 'zz_broken.png').write_bytes(b'\x89PNG\r\n\x1a\n truncated')
     (folder / 'notes.txt').write_text('not an image: reported, never silently skipped')
@@ -64,8 +66,9 @@ def test_cli_errors(setup, tmp_path):
 
 def test_obj_round_trip_and_mapping(setup, tmp_path):
     from trans3dhead.inference import predict, write_obj, read_obj, crop_input, head_crop
-    from trans3dhead.learner import load_model
-    from trans3dhead.data import load_image, orig_to_crop
+    from trans3dhead.checkpoint import load_model
+    from trans3dhead.data import load_image
+    from trans3dhead.spaces import orig_to_crop
     tmp, fdir, root, mdir, entries = setup
     model = load_model(mdir, flame_dir=fdir)
     e = entries[1]
@@ -79,7 +82,7 @@ def test_obj_round_trip_and_mapping(setup, tmp_path):
     assert np.allclose(orig_to_crop(f.landmarks, f.crop), o.landmarks[0].double().numpy(), atol=1e-3)
     assert np.allclose(orig_to_crop(f.vertices[:, :2], f.crop), o.flame.projected[0].double().numpy(), atol=1e-3)
     # and the mapping is the data set's: the ground-truth landmarks in original px, taken to crop px and back, are unchanged
-    from trans3dhead.data import crop_to_orig
+    from trans3dhead.spaces import crop_to_orig
     pts = np.random.default_rng(0).uniform(0, 300, (68, 2))
     assert np.allclose(crop_to_orig(orig_to_crop(pts, f.crop), f.crop), pts)
 

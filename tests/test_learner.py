@@ -1,6 +1,6 @@
 """Training end to end in real processes: a run killed with SIGKILL after an epoch's checkpoint resumes at the right
 epoch, with the saved optimiser state, and ends with the same weights as an uninterrupted run."""
-import json, os, signal, subprocess, sys, time
+import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 
@@ -9,8 +9,9 @@ EPOCHS = 4
 
 @pytest.fixture(scope='module')
 def fixture(tmp_path_factory):
-    from trans3dhead.flame import make_tiny_flame
-    from trans3dhead.data import get_flame, make_dad_fixture
+    from trans3dhead.testing import make_tiny_flame
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_dad_fixture
     tmp = tmp_path_factory.mktemp('learner')
     fdir = make_tiny_flame(tmp / 'flame')
     root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=4, n_val=2, n_test=0)
@@ -35,13 +36,15 @@ def test_kill_and_resume(fixture):
         assert p.poll() is None, p.stdout.read().decode()[-3000:]
         assert time.time() - t0 < 600, 'no checkpoint after 10 minutes'
         time.sleep(0.05)
-    p.send_signal(signal.SIGKILL); p.wait()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     saved = torch.load(out / 'last.pth', weights_only=True)
     k = saved['epoch']
     assert 1 <= k < EPOCHS, f'killed too late (checkpoint of epoch {k})'
 
     # the optimiser state a resumed learner starts with is the saved one
-    from trans3dhead.learner import get_learner, load_checkpoint, opt_state
+    from trans3dhead.learner import get_learner
+    from trans3dhead.checkpoint import load_checkpoint, opt_state
     from trans3dhead.data import get_dls, get_flame
     from trans3dhead.model import ModelConfig
     dls = get_dls(root, bs=2, num_workers=0, flame=get_flame(fdir))

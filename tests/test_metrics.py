@@ -7,8 +7,9 @@ import torch
 from scipy.spatial.transform import Rotation as SR
 
 flame = pytest.importorskip('trans3dhead.flame')
-from trans3dhead.metrics import (batch_chamfer, batch_nme, batch_pose_error, batch_z5, evaluate, load_ground_truth,
-                                 read_submission, submission_entries, write_submission, camera_space)
+from trans3dhead.metrics import batch_chamfer, batch_nme, batch_pose_error, batch_z5, evaluate, load_ground_truth, read_submission, submission_entries, write_submission
+from trans3dhead.spaces import camera_space, project_model_view
+from trans3dhead.testing import make_tiny_flame
 
 
 @pytest.fixture(scope='module')
@@ -18,21 +19,27 @@ def layer(tmp_path_factory):
         from trans3dhead.default_head import default_head_dir
         return flame.FlameLayer(default_head_dir())
     except ImportError:
-        return flame.FlameLayer(flame.make_tiny_flame(tmp_path_factory.mktemp('tiny_flame')))
+        return flame.FlameLayer(make_tiny_flame(tmp_path_factory.mktemp('tiny_flame')))
 
 
 def make_case(layer, tmp_path, B=2, H=480, seed=0):
     "GT in DAD-3DHeads' on-disk format plus a perturbed model-like output for the same items."
     g = torch.Generator().manual_seed(seed)
     n = layer.layout.n if hasattr(layer, 'layout') else 413
-    params = torch.zeros(B, n); params[:, :50] = 0.5 * torch.randn(B, 50, generator=g)
+    params = torch.zeros(B, n)
+    params[:, :50] = 0.5 * torch.randn(B, 50, generator=g)
     with torch.no_grad(): verts = layer(params).vertices.double()                     # GT vertices, model space
     R = torch.tensor(SR.from_euler('yxz', [[20, 10, 5], [-60, -15, 0]][:B], degrees=True).as_matrix())
     mv = torch.eye(4, dtype=torch.float64).repeat(B, 1, 1)
-    mv[:, :3, :3] = torch.diag(torch.tensor([1., -1., -1.], dtype=torch.float64)) @ R; mv[:, 2, 3] = -1.0
-    P = np.eye(4); P[0, 0] = P[1, 1] = 900.; P[0, 3], P[1, 3] = 320., 240.            # orthographic camera + viewport
+    mv[:, :3, :3] = torch.diag(torch.tensor([1., -1., -1.], dtype=torch.float64)) @ R
+    mv[:, 2, 3] = -1.0
+    P = np.eye(4)
+    P[0, 0] = P[1, 1] = 900.
+    P[0, 3], P[1, 3] = 320., 240.            # orthographic camera + viewport
     crop = torch.tensor([[100., 90., 0.9], [120., 80., 1.1]], dtype=torch.float64)[:B]
-    root = tmp_path / 'dad'; (root / 'val/annotations').mkdir(parents=True); (root / 'val/images').mkdir()
+    root = tmp_path / 'dad'
+    (root / 'val/annotations').mkdir(parents=True)
+    (root / 'val/images').mkdir()
     from PIL import Image
     items, lmk_crop = [], []
     for i in range(B):
@@ -43,14 +50,15 @@ def make_case(layer, tmp_path, B=2, H=480, seed=0):
         items.append(dict(item_id=iid, annotation_path=f'val/annotations/{iid}.json', img_path=f'val/images/{iid}.png',
                           bbox=[150, 100, 200, 240], attributes=dict(pose=['front', 'sided'][i])))
         l68 = layer.landmarks68(verts[i][None].float()).double()
-        px = flame.project_model_view(l68, mv[i][None], torch.tensor(P)[None], [H])[0]
+        px = project_model_view(l68, mv[i][None], torch.tensor(P)[None], [H])[0]
         lmk_crop.append((px - crop[i, :2]) * crop[i, 2])
     json.dump(items, open(root / 'val.json', 'w'))
     batch = dict(landmarks=torch.stack(lmk_crop), bbox=torch.tensor([i['bbox'] for i in items], dtype=torch.float64),
                  crop=crop, vertices=verts, model_view=mv, rotation=R, item_id=[i['item_id'] for i in items])
     # a prediction: GT camera space (a similarity of it) with noise; landmarks off by a few pixels; rotation slightly off
     posed = camera_space(verts, mv) * 3.0 + 0.002 * torch.randn(verts.shape, generator=g, dtype=torch.float64)
-    out = type('Out', (), {})(); out.flame = type('F', (), {})()
+    out = type('Out', (), {})()
+    out.flame = type('F', (), {})()
     out.flame.posed, out.flame.rotation = posed, torch.tensor(SR.from_rotvec([0, 0.1, 0]).as_matrix()) @ R
     out.landmarks = batch['landmarks'] + 2.0
     return root, out, batch

@@ -1,7 +1,7 @@
 """End-to-end checks of the full-size networks (ResNet-50, 413 parameters, the FLAME folder the package finds)."""
 import pytest
 import torch
-from trans3dhead.model import preset, build_model, ModelConfig, PRESETS
+from trans3dhead.model import preset, build_model, ModelConfig
 from trans3dhead.baseline import build_baseline
 
 

@@ -11,7 +11,7 @@ def flame_dir(tmp_path_factory):
     if importlib.util.find_spec('trans3dhead.default_head') is not None:
         from trans3dhead.default_head import default_head_dir
         return str(default_head_dir())
-    from trans3dhead.flame import make_tiny_flame
+    from trans3dhead.testing import make_tiny_flame
     return str(make_tiny_flame(tmp_path_factory.mktemp('flame') / 'tiny'))
 
 @pytest.fixture(scope='module')
@@ -23,9 +23,11 @@ def test_structure(synth):
         items = json.loads((synth / split / f'{split}.json').read_text())
         assert len(items) == n
         for e in items:
-            img = Image.open(synth / e['img_path']); W, H = img.size
+            img = Image.open(synth / e['img_path'])
+            W, H = img.size
             assert img.mode == 'RGB' and 200 <= min(W, H) and max(W, H) <= 480
-            x, y, w, h = e['bbox']; assert 0 <= x and 0 <= y and w > 10 and h > 10 and x + w <= W + 1e-3 and y + h <= H + 1e-3
+            x, y, w, h = e['bbox']
+            assert 0 <= x and 0 <= y and w > 10 and h > 10 and x + w <= W + 1e-3 and y + h <= H + 1e-3
             assert ('attributes' in e) == (split != 'val')
             if split == 'test': assert e['annotation_path'] is None
             else:
@@ -64,5 +66,6 @@ def test_deterministic_across_workers(synth, flame_dir, tmp_path):
 
 def test_bad_root(tmp_path, flame_dir):
     from trans3dhead.errors import ConfigError
-    f = tmp_path / 'file'; f.write_text('x')
+    f = tmp_path / 'file'
+    f.write_text('x')
     with pytest.raises(ConfigError, match='not a folder'): generate_synthheads(f, 1, 0, 0, flame_dir=flame_dir, progress=False)

@@ -8,9 +8,9 @@ N = 8                                                                           
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from trans3dhead.flame import make_tiny_flame
+    from trans3dhead.testing import make_tiny_flame
     from trans3dhead.model import preset, build_model
-    from trans3dhead.learner import export_model
+    from trans3dhead.checkpoint import export_model
     from trans3dhead.video import synth_head_clip, sinusoid_poses, write_video
     tmp = tmp_path_factory.mktemp('video')
     fdir = make_tiny_flame(tmp / 'flame')
@@ -72,7 +72,7 @@ def test_cli_on_a_clip(setup, cli_out):
 
 def test_tracking_and_smoothing(setup, cli_out):
     from trans3dhead.video import predict_video, track_box
-    from trans3dhead.learner import load_model
+    from trans3dhead.checkpoint import load_model
     tmp, fdir, clip, mdir, src = setup
     model = load_model(mdir, flame_dir=fdir)
     vp = predict_video(src, model, detector=None, smooth=False)
@@ -90,7 +90,8 @@ def test_tracking_and_smoothing(setup, cli_out):
 def test_bad_videos(setup, tmp_path):
     from trans3dhead.video import is_video, write_video
     tmp, fdir, clip, mdir, src = setup
-    out = tmp_path / 'out'; out.mkdir()
+    out = tmp_path / 'out'
+    out.mkdir()
     (out / 'broken.json').write_text('previous result')
     (tmp_path / 'broken.mp4').write_bytes(b'\x00\x00\x00\x18ftypmp42 but then nothing useful')
     with av.open(str(tmp_path / 'empty.avi'), 'w', format='avi') as c:            # a video stream without frames

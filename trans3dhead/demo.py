@@ -8,6 +8,7 @@ __all__ = ['PAPER_SETTINGS', 'QUICK_SETTINGS', 'DemoSettings', 'TimeBudget', 'sy
 
 # %% ../nbs/16_demo.ipynb #ce77592a
 import json, sys, time
+import pandas as pd
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,19 +18,21 @@ from fastcore.script import call_parse, Param, store_true
 from .errors import Trans3DHeadError
 from fastai.callback.core import Callback, CancelFitException
 
-from .flame import find_flame_dir
+from .default_head import find_flame_dir
 from .default_head import head_picture
 from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, get_dls, find_split_json
 from .model import preset
 from .metrics import submission_entries, write_submission, read_submission, load_ground_truth, evaluate, summary_table
-from .learner import get_learner, fit_schedule, export_model
+from .learner import get_learner, fit_schedule
+from .checkpoint import export_model
 from .inference import predict, save_predictions
 
 # %% ../nbs/16_demo.ipynb #bebca2e4
 @dataclass
 class DemoSettings:
-    "What the main job builds and trains. `minutes`: wall-clock budget for training (training stops early when it runs out)."
+    """What the main job builds and trains. `minutes`: wall-clock budget for training (training stops early when it runs
+    out)."""
     n_train: int = 1200
     n_val: int = 100
     n_test: int = 100
@@ -76,7 +79,7 @@ def synth_data(root, s: DemoSettings, workers: int = 2) -> Path:
     if marker.is_file() and all(json.loads(marker.read_text()).get(k) == v for k, v in want.items()): return root
     return generate_synthheads(root, s.n_train, s.n_val, s.n_test, seed=s.seed, workers=workers, overwrite=True)
 
-# %% ../nbs/16_demo.ipynb #ee934ac5
+# %% ../nbs/16_demo.ipynb #80d57f11
 def predict_split(model, root, split: str, bs: int = 16) -> dict:
     "Submission entries {item_id: {...}} for every item of `split` (eval crop)."
     ds = DAD3DHeads(root, split, train=False, crop_size=model.crop_size, flame=model.flame)
@@ -86,9 +89,10 @@ def predict_split(model, root, split: str, bs: int = 16) -> dict:
     with torch.no_grad():
         for b in dad_dataloader(ds, bs, num_workers=0):
             b = {k: (v.to(dev) if isinstance(v, torch.Tensor) else v) for k, v in b.items()}
-            entries.update(submission_entries(model(b['image']), b, model.flame, model.crop_size))
+            entries.update(submission_entries(model(b['image']), b, model.flame))
     return entries
 
+# %% ../nbs/16_demo.ipynb #5c7ea3c1
 def score(model, root, split: str, submission_path, name: str):
     "Write `model`'s submission for `split` to `submission_path`, read it back, score it: Table 1's row (DataFrame)."
     write_submission(predict_split(model, root, split), submission_path)
@@ -97,8 +101,8 @@ def score(model, root, split: str, submission_path, name: str):
 
 # %% ../nbs/16_demo.ipynb #cd6a9a5e
 def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures: int = 4, workers: int = 2) -> dict:
-    "The main job (see above). Writes into `out`; returns {'untrained': table, 'trained': table, 'model': path, 'pictures': [...]}."
-    import pandas as pd
+    """The main job: data, training, evaluation, pictures. Writes into `out`; returns {'untrained': table, 'trained': table, 'model': path,
+    'pictures': [...]}."""
     s, out = settings, Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(s.seed)

@@ -16,7 +16,8 @@ from torch import nn, Tensor
 from torchvision.ops import nms
 from PIL import Image
 from .errors import ConfigError
-from .data import expand_bbox, AFLW_HEAD_MARGINS
+from .data import AFLW_HEAD_MARGINS
+from .spaces import expand_bbox
 
 # %% auto #0
 __all__ = ['FACE_TO_LANDMARK_BOX', 'MTCNN_STAGES', 'face_to_landmark_box', 'landmark_to_face_box', 'face_to_head_box',

@@ -13,22 +13,25 @@ from torch import nn, Tensor
 from fastcore.script import call_parse, Param
 from .errors import Trans3DHeadError, ConfigError, CheckpointError
 from .files import atomic_write
-from .flame import FlameLayer, FlameOutput, PARAM_LAYOUTS, to_crop_pixels, to_normalised
+from .flame import FlameLayer, FlameOutput, PARAM_LAYOUTS
+from .spaces import to_crop_pixels, to_normalised
 from .rotation import rot6d_to_matrix, matrix_to_euler
 from .data import IMAGENET_MEAN, IMAGENET_STD
 from .model import ModelOutput, Trans3DHead
-from .learner import load_model, bare_model
+from .checkpoint import load_model
+from .distributed import bare_model
 
 # %% auto #0
 __all__ = ['ONNX_INPUT', 'ONNX_OUTPUTS', 'ONNX_OPSET', 'ONNX_FORMAT', 'ONNX_NAME', 'vertices_to_crop_px', 'crop_px_to_posed',
            'ExportHead', 'blend_shapes_as_matmul', 'onnx_metadata', 'export_onnx', 'onnx_file', 'onnx_session',
            'run_onnx', 'onnx_parity', 'OnnxModel', 'run_export', 'main']
 
-# %% ../nbs/17_export.ipynb #11d1c00c
+# %% ../nbs/17_export.ipynb #c89c8090
 def vertices_to_crop_px(posed: Tensor, crop_size: int) -> Tensor:
     "Posed vertices `[..., 3]` normalised crop coords -> crop px `[..., 3]`: x, y `to_crop_pixels`, z · S/2."
     return torch.cat([to_crop_pixels(posed, crop_size), posed[..., 2:] * (crop_size / 2)], -1)
 
+# %% ../nbs/17_export.ipynb #9cd2b09b
 def crop_px_to_posed(vertices: Tensor, crop_size: int) -> Tensor:
     "Crop px `[..., 3]` (z · crop_size/2) -> normalised crop coords `[..., 3]`; the inverse of `vertices_to_crop_px`."
     return torch.cat([to_normalised(vertices[..., :2], crop_size), vertices[..., 2:] / (crop_size / 2)], -1)
@@ -52,14 +55,15 @@ class ExportHead(nn.Module):
 # %% ../nbs/17_export.ipynb #c65b1ea5
 def blend_shapes_as_matmul(proto):
     "Each `Einsum('bl,mkl->bmk', x, C)`, C a constant `[M,K,L]` -> `Reshape(x @ W, [-1,M,K])`, W `[L,M·K]`; in place."
-    from onnx import helper, numpy_helper
+    from onnx import helper, numpy_helper   # optional: the [onnx] extra (training and torch prediction need no onnx)
     g = proto.graph
     consts = {n.output[0]: n for n in g.node if n.op_type == 'Constant'}
     nodes, replaced = [], set()
     for n in g.node:
         eq = next((a.s for a in n.attribute if a.name == 'equation'), None)
         if n.op_type != 'Einsum' or eq != b'bl,mkl->bmk' or n.input[1] not in consts:
-            nodes.append(n); continue
+            nodes.append(n)
+            continue
         c = numpy_helper.to_array(consts[n.input[1]].attribute[0].t)
         M, K, L = c.shape
         w, shape, prod = (f'{n.output[0]}_{s}' for s in ('W', 'shape', 'matmul'))
@@ -76,9 +80,11 @@ def blend_shapes_as_matmul(proto):
     g.node.extend(nodes)
     return proto
 
-# %% ../nbs/17_export.ipynb #1b6ef32e
+# %% ../nbs/17_export.ipynb #e097c294
 ONNX_OPSET = 17
+
 ONNX_FORMAT = 'trans3dhead-onnx'
+
 ONNX_NAME = 'model.onnx'        # the file `predict(..., runtime='onnx')` looks for in a model folder
 
 def _need(module: str):
@@ -95,6 +101,7 @@ def onnx_metadata(model: nn.Module) -> dict:
                 flame_n_vertices=str(model.flame.n_vertices), input_mean=json.dumps(IMAGENET_MEAN),
                 input_std=json.dumps(IMAGENET_STD), config=json.dumps(None if cfg is None else asdict(cfg)))
 
+# %% ../nbs/17_export.ipynb #66b703de
 def _trace_to_onnx(model: nn.Module, opset: int) -> bytes:
     "The ONNX protobuf (bytes) of `ExportHead(model)`, traced on CPU at batch 2 with a dynamic batch axis."
     x = torch.zeros(2, 3, model.crop_size, model.crop_size)
@@ -124,7 +131,7 @@ def export_onnx(model, path, flame_dir=None, opset: int = ONNX_OPSET) -> Path:
     onnx.checker.check_model(proto)
     return atomic_write(path, lambda f: f.write(proto.SerializeToString()))
 
-# %% ../nbs/17_export.ipynb #709cc684
+# %% ../nbs/17_export.ipynb #a853b181
 @functools.lru_cache(maxsize=8)
 def _session(path: str, stamp: tuple, threads: int):
     ort = _need('onnxruntime')
@@ -146,12 +153,14 @@ def onnx_file(path) -> Path:
         raise CheckpointError(f"{f}: no such ONNX file; write it with `trans3dhead_export MODEL_DIR {f}`")
     return f
 
+# %% ../nbs/17_export.ipynb #9ebae463
 def onnx_session(path, threads: int = 0):
     "ONNX Runtime session of an .onnx file (or a model folder's `model.onnx`), cached per file; threads 0: ORT default."
     f = onnx_file(path)
     st = f.stat()
     return _session(str(f.resolve()), (st.st_ino, st.st_mtime_ns, st.st_size), threads)
 
+# %% ../nbs/17_export.ipynb #a1d1fc62
 def run_onnx(session, images) -> dict:
     "images `[B,3,S,S]` (tensor or array, ImageNet-normalised) -> {landmarks, params, vertices} float32 tensors (CPU)."
     x = images.detach().float().cpu().numpy() if isinstance(images, Tensor) else np.asarray(images, np.float32)
@@ -189,7 +198,7 @@ class OnnxModel(nn.Module):
                          posed=crop_px_to_posed(o['vertices'], self.crop_size), projected=o['vertices'][..., :2])
         return ModelOutput(params=o['params'], flame=fl, landmarks=o['landmarks'])
 
-# %% ../nbs/17_export.ipynb #fd1e9761
+# %% ../nbs/17_export.ipynb #4f80df9d
 def run_export(model, out, flame_dir=None, opset: int = ONNX_OPSET) -> dict:
     "The console script's work: export model folder `model` to `out` and return `onnx_parity` on a random batch of 2."
     m = load_model(model, flame_dir=flame_dir)
@@ -199,6 +208,7 @@ def run_export(model, out, flame_dir=None, opset: int = ONNX_OPSET) -> dict:
           f"of 2: landmarks {d['landmarks']:.1e} px, vertices {d['vertices']:.1e} px, params {d['params']:.1e}")
     return d
 
+# %% ../nbs/17_export.ipynb #ae5c509e
 @call_parse
 def main(model: Param("model folder from trans3dhead_train / export_model (<out>/model)", str),
          out: Param("the .onnx file to write; <model>/model.onnx is where predict --runtime onnx looks", str),
@@ -207,4 +217,5 @@ def main(model: Param("model folder from trans3dhead_train / export_model (<out>
     "Export a trained model (network + FLAME layer) to one ONNX file with a dynamic batch axis."
     try: run_export(model, out, flame, opset)
     except Trans3DHeadError as e:
-        print(f"trans3dhead_export: error: {e}", file=sys.stderr); sys.exit(1)
+        print(f"trans3dhead_export: error: {e}", file=sys.stderr)
+        sys.exit(1)

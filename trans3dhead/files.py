@@ -10,20 +10,24 @@ import contextlib, os, tempfile
 from pathlib import Path
 from typing import Callable
 
-# %% ../nbs/00_files.ipynb #7e5d4887
+# %% ../nbs/00_files.ipynb #6638c53a
 def atomic_write(path, write: Callable, mode: str = 'wb') -> Path:
     "Call `write(f)` on a temporary file beside `path` (opened with `mode`), then `os.replace` it onto `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, mode) as f:
-            write(f); f.flush(); os.fsync(f.fileno())
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError): os.unlink(tmp)
         raise
     return path
 
+# %% ../nbs/00_files.ipynb #140c700b
 def atomic_write_text(path, text: str) -> Path:
     "Write `text` to `path` atomically (see `atomic_write`)."
     return atomic_write(path, lambda f: f.write(text), 'w')

@@ -11,13 +11,16 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 from PIL import Image
+import matplotlib.pyplot as plt
+from matplotlib.collections import LineCollection
 from fastcore.script import call_parse, Param, store_true
 from .errors import Trans3DHeadError, DataError, ConfigError
-from .data import (load_image, crop_image, crop_transform, expand_bbox, normalize_image, crop_to_orig,
-                              EVAL_MARGIN, CROP_SIZE)
-from .metrics import posed_to_image
+from .data import load_image, crop_image, normalize_image, EVAL_MARGIN
+from .spaces import crop_transform, expand_bbox, crop_to_orig, CROP_SIZE
+from .spaces import posed_to_image
 from fastai.torch_core import default_device
-from .learner import load_model, bare_model, _np
+from .checkpoint import load_model, to_numpy
+from .distributed import bare_model
 from .files import atomic_write_text
 from .detect import auto_detector
 
@@ -30,7 +33,7 @@ __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_h
 # %% ../nbs/15_inference.ipynb #b7e1c0a2
 from .export import OnnxModel
 
-# %% ../nbs/15_inference.ipynb #7f891856
+# %% ../nbs/15_inference.ipynb #bae956ba
 def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> np.ndarray:
     "Head box `[4]` (x, y, w, h) original px -> `crop [3]` = (x0, y0, s), as the evaluation crop of `data`."
     box = np.asarray(box, dtype=np.float64)
@@ -38,16 +41,18 @@ def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> n
         raise DataError(f"head box {box.tolist()}: give (x, y, w, h) in original pixels with w, h > 0")
     return crop_transform(expand_bbox(box, margin), crop_size)
 
+# %% ../nbs/15_inference.ipynb #082eece8
 def crop_input(img: Image.Image, crop, crop_size: int = CROP_SIZE) -> Tensor:
     "RGB image + `crop [3]` -> the model input `[3, crop_size, crop_size]` (ImageNet-normalised)."
     return normalize_image(crop_image(img, crop, crop_size))
 
+# %% ../nbs/15_inference.ipynb #8aa334f2
 def to_image_space(posed: Tensor, crop, crop_size: int = CROP_SIZE) -> Tensor:
     "Posed vertices `[V,3]` normalised crop coords -> image space `[V,3]` (x, y original px; z same scale)."
     c = torch.as_tensor(np.asarray(crop, dtype=np.float64))[None]
     return posed_to_image(posed[None].double(), c, crop_size)[0]
 
-# %% ../nbs/15_inference.ipynb #3008e46e
+# %% ../nbs/15_inference.ipynb #a9132167
 def face_to_head_box(face, grow_w: float = 1.6, grow_h: float = 1.8, up: float = 0.15) -> np.ndarray:
     "Face box `[4]` (x, y, w, h) -> a head box `[4]` around it (original px)."
     x, y, w, h = np.asarray(face, dtype=np.float64)
@@ -55,14 +60,16 @@ def face_to_head_box(face, grow_w: float = 1.6, grow_h: float = 1.8, up: float =
     W, H = w * grow_w, h * grow_h
     return np.array([cx - W / 2, cy - H / 2, W, H])
 
+# %% ../nbs/15_inference.ipynb #68b3c419
 def whole_image_box(img: Image.Image) -> np.ndarray:
     "The whole image as a box `[4]` (0, 0, W, H)."
     return np.array([0., 0., *img.size])
 
+# %% ../nbs/15_inference.ipynb #63df2b35
 def haar_detector():
     "A function RGB image -> list of head boxes `[4]` using OpenCV's frontal-face Haar cascade, or None if unavailable."
     try:
-        import cv2
+        import cv2   # optional: OpenCV is not a requirement, only this detector uses it
         path = Path(cv2.data.haarcascades) / 'haarcascade_frontalface_default.xml'
     except (ImportError, AttributeError): return None
     if not path.is_file(): return None
@@ -74,6 +81,7 @@ def haar_detector():
         return [face_to_head_box(f) for f in faces]
     return detect
 
+# %% ../nbs/15_inference.ipynb #295ec2e2
 def head_boxes(img: Image.Image, box=None, detector=None) -> list[np.ndarray]:
     "Head boxes `[4]` for one image: `box` (one `[4]` or several `[K,4]`), else the detector's, else the whole image."
     if box is not None:
@@ -82,7 +90,7 @@ def head_boxes(img: Image.Image, box=None, detector=None) -> list[np.ndarray]:
     found = detector(img) if detector is not None else []
     return found if len(found) else [whole_image_box(img)]
 
-# %% ../nbs/15_inference.ipynb #91409aaa
+# %% ../nbs/15_inference.ipynb #4d08ddea
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif')
 
 @dataclass
@@ -103,17 +111,21 @@ class Source:
                             f"{getattr(a, 'shape', None)} {getattr(a, 'dtype', type(a).__name__)}")
         return Image.fromarray(a, 'RGB')
 
+# %% ../nbs/15_inference.ipynb #5fa67ff8
 def image_files(folder) -> list[Path]:
     "Files directly in `folder` whose extension PIL opens (`Image.registered_extensions()`), sorted by name."
     exts = {e.lower() for e in Image.registered_extensions()}
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in exts)
 
+# %% ../nbs/15_inference.ipynb #84a5f496
 def gather_sources(inputs) -> list[Source]:
     "Path / folder / array / list of them -> `Source`s. A path that does not exist raises `DataError`."
     if isinstance(inputs, (str, Path, np.ndarray)): inputs = [inputs]
     out = []
     for i, x in enumerate(inputs):
-        if isinstance(x, np.ndarray): out.append(Source(f'<array {i}>', array=x)); continue
+        if isinstance(x, np.ndarray):
+            out.append(Source(f'<array {i}>', array=x))
+            continue
         p = Path(x)
         if p.is_dir():
             files = image_files(p)
@@ -126,10 +138,10 @@ def gather_sources(inputs) -> list[Source]:
         else: raise DataError(f"{p}: no such file or folder")
     return out
 
-# %% ../nbs/15_inference.ipynb #f0fec1bc
+# %% ../nbs/15_inference.ipynb #94d69a6f
 @dataclass
 class FacePrediction:
-    "One head's prediction in original-image coordinates (see the table above)."
+    "One head's prediction in original-image coordinates (each field's shape and space is in its comment)."
     source: str
     box: np.ndarray
     crop: np.ndarray
@@ -143,6 +155,7 @@ class FacePrediction:
     dense: dict = field(default_factory=dict)
     image_size: tuple = (0, 0)
 
+# %% ../nbs/15_inference.ipynb #26276df8
 @dataclass
 class Predictions:
     "All heads found (`faces`) and the inputs that could not be read or processed (`failed`: {source: message})."
@@ -157,13 +170,14 @@ def _dense_sets(flame, verts_img: Tensor) -> dict:
     "{n: [n,2]} original px for the dense landmark sets the FLAME folder has."
     out = {}
     for n in (191, 445):
-        if getattr(flame, f'dense_{n}', None) is not None: out[n] = _np(flame.dense(verts_img[None], n)[0, :, :2])
+        if getattr(flame, f'dense_{n}', None) is not None: out[n] = to_numpy(flame.dense(verts_img[None], n)[0, :, :2])
     return out
 
 @torch.no_grad()
 def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_SIZE) -> list[FacePrediction]:
-    "ModelOutput of a batch, its crops `[3]` and per-item `(source, box, image_size)` -> `FacePrediction`s (original px)."
-    faces_idx = _np(flame.faces).astype(np.int64)
+    """ModelOutput of a batch, its crops `[3]` and per-item `(source, box, image_size)` -> `FacePrediction`s (original
+    px)."""
+    faces_idx = to_numpy(flame.faces).astype(np.int64)
     res = []
     for i, (crop, (src, box, size)) in enumerate(zip(crops, meta)):
         c = torch.as_tensor(np.asarray(crop, dtype=np.float64))[None]
@@ -171,10 +185,10 @@ def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_
         vd = verts.to(flame.lmk_bary)                                                         # FLAME's device and dtype
         lmk_mesh = flame.landmarks68(vd[None])[0, :, :2].double().cpu()
         lmk = lmk_mesh if out.landmarks is None else crop_to_orig(out.landmarks[i].double().cpu()[None], c)[0]
-        res.append(FacePrediction(source=src, box=np.asarray(box, dtype=np.float64), crop=np.asarray(crop), landmarks=_np(lmk),
-                                  landmarks_mesh=_np(lmk_mesh), vertices=_np(verts), faces=faces_idx,
-                                  rotation=_np(out.flame.rotation[i].double()), euler=_np(out.flame.euler[i].double()),
-                                  params=_np(out.params[i].double()), dense=_dense_sets(flame, vd),
+        res.append(FacePrediction(source=src, box=np.asarray(box, dtype=np.float64), crop=np.asarray(crop), landmarks=to_numpy(lmk),
+                                  landmarks_mesh=to_numpy(lmk_mesh), vertices=to_numpy(verts), faces=faces_idx,
+                                  rotation=to_numpy(out.flame.rotation[i].double()), euler=to_numpy(out.flame.euler[i].double()),
+                                  params=to_numpy(out.params[i].double()), dense=_dense_sets(flame, vd),
                                   image_size=tuple(size)))
     return res
 
@@ -194,7 +208,8 @@ def _is_one_box(b) -> bool:
     except ValueError: return False
 
 def _box_for(boxes, i: int, n: int, name: str):
-    "The box argument for input `i` of `n` named `name`: from None, one box (single input), a list per input, or a dict by name."
+    """The box argument for input `i` of `n` named `name`: from None, one box (single input), a list per input, or a
+    dict by name."""
     if boxes is None: return None
     if isinstance(boxes, dict): return boxes.get(name, boxes.get(Path(name).name))
     if n == 1 and _is_one_box(boxes): return boxes
@@ -227,7 +242,8 @@ def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=N
                 crop = head_crop(box, m.crop_size)
                 pending.append((crop_input(img, crop, m.crop_size), crop, (s.name, box, img.size)))
         except DataError as e:
-            result.failed[s.name] = str(e); continue
+            result.failed[s.name] = str(e)
+            continue
         if len(pending) >= bs: flush()
     flush()
     return result
@@ -235,13 +251,13 @@ def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=N
 # %% ../nbs/15_inference.ipynb #0a76dbcf
 def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = True, axes: bool = True,
                     dense: int | None = None, max_edges: int = 3000, size: float = 5.):
-    "Draw `FacePrediction`(s) on `img` (PIL / array / path): mesh edges, 68 landmarks (or a dense set), pose axes. -> Axes"
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
+    """Draw `FacePrediction`(s) on `img` (PIL / array / path): mesh edges, 68 landmarks (or a dense set), pose axes. ->
+    Axes"""
     if isinstance(img, (str, Path)): img = load_image(img)
     a = np.asarray(img)
     if ax is None: _, ax = plt.subplots(figsize=(size, size * a.shape[0] / a.shape[1]))
-    ax.imshow(a); ax.axis('off')
+    ax.imshow(a)
+    ax.axis('off')
     for f in ([faces] if isinstance(faces, FacePrediction) else faces):
         if mesh:
             e = np.concatenate([f.faces[:, [0, 1]], f.faces[:, [1, 2]], f.faces[:, [2, 0]]])
@@ -256,20 +272,23 @@ def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = Tr
             for k, c in enumerate(('red', 'green', 'blue')):
                 d = f.rotation[:2, k] * L
                 ax.annotate('', xy=o + d, xytext=o, arrowprops=dict(arrowstyle='->', color=c, lw=2), zorder=4)
-    ax.set_xlim(0, a.shape[1]); ax.set_ylim(a.shape[0], 0)
+    ax.set_xlim(0, a.shape[1])
+    ax.set_ylim(a.shape[0], 0)
     return ax
 
-# %% ../nbs/15_inference.ipynb #af3fdd3b
+# %% ../nbs/15_inference.ipynb #0b050173
 def obj_text(vertices, faces, flip_y: bool = False) -> str:
     "Wavefront OBJ text for vertices `[V,3]` and triangles `[F,3]` (0-based in, 1-based out)."
     v = np.asarray(vertices, dtype=np.float64) * ([1, -1, -1] if flip_y else [1, 1, 1])
     f = np.asarray(faces, dtype=np.int64) + 1
     return ''.join(f'v {a:.6f} {b:.6f} {c:.6f}\n' for a, b, c in v) + ''.join(f'f {a} {b} {c}\n' for a, b, c in f)
 
+# %% ../nbs/15_inference.ipynb #5bd369d7
 def write_obj(path, face: FacePrediction, flip_y: bool = False) -> Path:
     "Write `face`'s head mesh to `path` (.obj, atomically)."
     return atomic_write_text(path, f'# trans3dhead head mesh of {face.source} (image space)\n' + obj_text(face.vertices, face.faces, flip_y))
 
+# %% ../nbs/15_inference.ipynb #99b62e44
 def read_obj(path) -> tuple[np.ndarray, np.ndarray]:
     "Vertices `[V,3]` and triangles `[F,3]` (0-based) of an OBJ file (v and triangular f lines only)."
     v, f = [], []
@@ -280,7 +299,7 @@ def read_obj(path) -> tuple[np.ndarray, np.ndarray]:
         elif t[0] == 'f': f.append([int(x.split('/')[0]) - 1 for x in t[1:4]])
     return np.array(v), np.array(f, dtype=np.int64)
 
-# %% ../nbs/15_inference.ipynb #b74ceb80
+# %% ../nbs/15_inference.ipynb #5a4190f5
 def face_record(f: FacePrediction) -> dict:
     "JSON-ready dict of a `FacePrediction` (without the mesh vertices and faces)."
     r = lambda a: np.round(np.asarray(a, dtype=np.float64), 3).tolist()
@@ -288,10 +307,12 @@ def face_record(f: FacePrediction) -> dict:
                 rotation=np.asarray(f.rotation).round(6).tolist(), params=np.asarray(f.params).round(6).tolist(),
                 dense={str(k): r(v) for k, v in f.dense.items()}, image_size=list(f.image_size))
 
+# %% ../nbs/15_inference.ipynb #0df3c35b
 def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = True) -> list[Path]:
-    "Write `<stem>.json` (all heads of an image), `<stem>.png` (drawing) and `<stem>_<k>.obj` per image into folder `out`."
-    import matplotlib.pyplot as plt
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    """Write `<stem>.json` (all heads of an image), `<stem>.png` (drawing) and `<stem>_<k>.obj` per image into folder
+    `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     by_src = {}
     for f in preds.faces: by_src.setdefault(f.source, []).append(f)
     written = []
@@ -301,12 +322,13 @@ def save_predictions(preds: Predictions, out, obj: bool = False, draw: bool = Tr
         if obj: written += [write_obj(out / f'{stem}_{k}.obj', f) for k, f in enumerate(faces)]
         if draw and not src.startswith('<'):
             ax = draw_prediction(src, faces)
-            ax.figure.savefig(out / f'{stem}.png', dpi=100, bbox_inches='tight'); plt.close(ax.figure)
+            ax.figure.savefig(out / f'{stem}.png', dpi=100, bbox_inches='tight')
+            plt.close(ax.figure)
             written.append(out / f'{stem}.png')
     if preds.failed: written.append(atomic_write_text(out / 'failed.json', json.dumps(preds.failed, indent=1)))
     return written
 
-# %% ../nbs/15_inference.ipynb #3b77fbff
+# %% ../nbs/15_inference.ipynb #b8d0d2e5
 def parse_box(s: str | None):
     "'x,y,w,h' -> `[4]` floats (or None)."
     if s is None: return None
@@ -315,6 +337,7 @@ def parse_box(s: str | None):
     if len(b) != 4: raise ConfigError(f"--box {s!r}: give x,y,w,h in original pixels, e.g. --box 120,80,260,300")
     return b
 
+# %% ../nbs/15_inference.ipynb #297b4ade
 def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, draw=True, runtime='torch') -> int:
     "The console script's work; returns its exit status (0 all done, 2 some inputs failed)."
     preds = predict(inputs, model, boxes=parse_box(box), bs=bs, flame_dir=flame_dir, runtime=runtime)
@@ -324,6 +347,7 @@ def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, d
           + (f"; {len(preds.failed)} input(s) failed (see {Path(out) / 'failed.json'})" if preds.failed else ''))
     return 2 if preds.failed else 0
 
+# %% ../nbs/15_inference.ipynb #0a19f1e7
 @call_parse
 def main(inputs: Param("image or video file(s), or folder(s) of images", str, nargs='+'),
          model: Param("model folder from trans3dhead_train (<out>/model) or a checkpoint last.pth", str) = None,
@@ -348,5 +372,6 @@ def main(inputs: Param("image or video file(s), or folder(s) of images", str, na
         if videos: code = max(code, run_predict_video(videos, _as_model(model, flame, runtime=runtime), out, box, flame,
                                                       not no_draw, not no_smooth, min_cutoff, beta))
     except Trans3DHeadError as e:
-        print(f"trans3dhead_predict: error: {e}", file=sys.stderr); sys.exit(1)
+        print(f"trans3dhead_predict: error: {e}", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from .errors import ConfigError
 from .rotation import wrap_degrees
+from .spaces import CROP_SIZE
 
 # %% auto #0
 __all__ = ['BASELINE_WEIGHTS', 'LossWeights', 'landmark_loss', 'normalise_by', 'shape_loss', 'reprojection_loss', 'euler_loss',
@@ -34,29 +35,34 @@ class LossWeights:
 BASELINE_WEIGHTS = LossWeights(lmk=100.0, v3d=50.0, reproj=0.05, euler=0.0)
 
 # %% ../nbs/12_losses.ipynb #b28ac40c
-def landmark_loss(pred: Tensor, target: Tensor, norm: float = 256.0) -> Tensor:
+def landmark_loss(pred: Tensor, target: Tensor, norm: float = CROP_SIZE) -> Tensor:
     """SmoothL1 between landmarks in crop pixels, both divided by `norm` (the crop size).
     pred: [B,68,2] or [L,B,68,2] (every decoder layer; the mean over layers is returned); target: [B,68,2]. -> scalar."""
     return F.smooth_l1_loss(pred / norm, (target / norm).expand_as(pred))
 
-# %% ../nbs/12_losses.ipynb #2d1e1bb9
+# %% ../nbs/12_losses.ipynb #8a4ade6c
 def normalise_by(points: Tensor, ref: Tensor, eps: float = 1e-8) -> Tensor:
     """Centre `points` [B,N,3] on the centroid of `ref` [B,N,3] and divide by ref's RMS radius (same space as ref)."""
     c = ref.mean(-2, keepdim=True)
     r = (ref - c).pow(2).sum(-1).mean(-1).sqrt().clamp_min(eps)[..., None, None]
     return (points - c) / r
 
+# %% ../nbs/12_losses.ipynb #0754475f
 def shape_loss(pred: Tensor, target: Tensor) -> Tensor:
-    "MSE between head vertices pred [B,Vh,3] and target [B,Vh,3] (FLAME model space), both normalised by the target. -> scalar"
+    """MSE between head vertices pred [B,Vh,3] and target [B,Vh,3] (FLAME model space), both normalised by the target.
+    -> scalar"""
     return F.mse_loss(normalise_by(pred, target), normalise_by(target, target))
 
-# %% ../nbs/12_losses.ipynb #3c1ac3ba
+# %% ../nbs/12_losses.ipynb #3f87e8af
 def reprojection_loss(pred: Tensor, target: Tensor, norm: float = 1.0) -> Tensor:
-    "SmoothL1 between reprojected head vertices pred [B,Vh,2] and target [B,Vh,2], crop pixels divided by `norm`. -> scalar"
+    """SmoothL1 between reprojected head vertices pred [B,Vh,2] and target [B,Vh,2], crop pixels divided by `norm`. ->
+    scalar"""
     return F.smooth_l1_loss(pred / norm, target / norm)
 
+# %% ../nbs/12_losses.ipynb #9a9d527d
 def euler_loss(pred: Tensor, target: Tensor) -> Tensor:
-    "Eq. 7: SmoothL1 of the wrapped difference of Euler angles pred [B,3] and target [B,3], (yaw, pitch, roll) in degrees. -> scalar"
+    """Eq. 7: SmoothL1 of the wrapped difference of Euler angles pred [B,3] and target [B,3], (yaw, pitch, roll) in
+    degrees. -> scalar"""
     d = wrap_degrees(pred - target)
     return F.smooth_l1_loss(d, torch.zeros_like(d))
 
@@ -66,8 +72,9 @@ def _zero(like: Tensor) -> Tensor: return like.new_zeros(())
 class MultiInfoLoss:
     "Eq. 8: λ1·L_lmk + λ2·L_3D + λ3·L_reproj + λ4·L_euler on a `ModelOutput` and a batch dict."
     def __init__(self, flame=None, weights: LossWeights | None = None, aux_layers: bool = True, euler: bool = True,
-                 head_idx: Tensor | None = None, crop_size: int = 256, lmk_norm: float | None = None, reproj_norm: float = 1.0):
-        "`flame`: a FlameLayer (only its `head_idx` is used) or give `head_idx` [Vh] directly; `lmk_norm` defaults to `crop_size`."
+                 head_idx: Tensor | None = None, crop_size: int = CROP_SIZE, lmk_norm: float | None = None, reproj_norm: float = 1.0):
+        """`flame`: a FlameLayer (only its `head_idx` is used) or give `head_idx` [Vh] directly; `lmk_norm` defaults to
+        `crop_size`."""
         if head_idx is None:
             if flame is None: raise ConfigError("MultiInfoLoss needs `flame` (a FlameLayer) or `head_idx` (vertex indices of the head subset).")
             head_idx = flame.head_idx
@@ -101,7 +108,7 @@ class MultiInfoLoss:
         t['total'] = sum(w[k] * t[k] for k in ('lmk', 'v3d', 'reproj', 'euler'))
         return t
 
-# %% ../nbs/12_losses.ipynb #81dae894
+# %% ../nbs/12_losses.ipynb #3610326b
 def landmark_heatmaps(landmarks: Tensor, size: int = 64, stride: float = 4.0, sigma: float = 1.5) -> Tensor:
     """Gaussian target heatmaps [B,68,size,size] in [0,1] (peak 1) for landmarks [B,68,2] in crop pixels.
     Heatmap pixel (i, j) has its centre at crop pixel ((j+0.5)·stride, (i+0.5)·stride)."""
@@ -111,8 +118,10 @@ def landmark_heatmaps(landmarks: Tensor, size: int = 64, stride: float = 4.0, si
     gy = torch.exp(-((c - y) / stride) ** 2 / (2 * sigma ** 2))
     return gy[..., :, None] * gx[..., None, :]
 
+# %% ../nbs/12_losses.ipynb #694684ef
 def soft_iou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
-    "1 − mean soft (Tanimoto) IoU of heatmaps pred [B,K,H,W] (probabilities in [0,1]) and target [B,K,H,W]; 0 iff pred == target. -> scalar"
+    """1 − mean soft (Tanimoto) IoU of heatmaps pred [B,K,H,W] (probabilities in [0,1]) and target [B,K,H,W]; 0 iff pred
+    == target. -> scalar"""
     p, t = pred.flatten(2), target.flatten(2)
     inter = (p * t).sum(-1)
     union = (p * p).sum(-1) + (t * t).sum(-1) - inter
@@ -120,11 +129,14 @@ def soft_iou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
 
 # %% ../nbs/12_losses.ipynb #376ec7fa
 class BaselineLoss(MultiInfoLoss):
-    "DAD-3DNet's loss: heatmap soft-IoU ×`heatmap_weight` + landmarks ×100 + 3D ×50 + reprojection ×0.05 (no Euler term)."
+    """DAD-3DNet's loss: heatmap soft-IoU ×`heatmap_weight` + landmarks ×100 + 3D ×50 + reprojection ×0.05 (no Euler
+    term)."""
     def __init__(self, flame=None, weights: LossWeights | None = None, heatmap_weight: float = 1.0, heatmap_sigma: float = 1.5,
                  heatmaps_are_logits: bool = True, **kwargs):
-        "Output must carry `heatmaps` [B,68,h,w]: logits (sigmoid applied here), or probabilities with `heatmaps_are_logits=False`."
-        kwargs.setdefault('euler', False); kwargs.setdefault('aux_layers', False)
+        """Output must carry `heatmaps` [B,68,h,w]: logits (sigmoid applied here), or probabilities with
+        `heatmaps_are_logits=False`."""
+        kwargs.setdefault('euler', False)
+        kwargs.setdefault('aux_layers', False)
         super().__init__(flame, weights if weights is not None else BASELINE_WEIGHTS, **kwargs)
         self.heatmap_weight, self.heatmap_sigma, self.logits = heatmap_weight, heatmap_sigma, heatmaps_are_logits
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn, Tensor
 from .errors import ConfigError
 
-# %% ../nbs/09_marr.ipynb #a5e25cd8
+# %% ../nbs/09_marr.ipynb #259a18de
 MEAN_FACE_MODES = ('fixed', 'learn_mean', 'learn_random')
 
 class MLP(nn.Sequential):
@@ -24,12 +24,15 @@ class MLP(nn.Sequential):
             if i < n_layers - 1: mods.append(nn.ReLU(inplace=True))
         super().__init__(*mods)
 
+# %% ../nbs/09_marr.ipynb #ef9af3ea
 def _small_last_layer(mlp:MLP, std:float=1e-3):
     "Start the MLP's output near zero (tiny weights, zero bias)."
-    nn.init.normal_(mlp[-1].weight, std=std); nn.init.zeros_(mlp[-1].bias)
+    nn.init.normal_(mlp[-1].weight, std=std)
+    nn.init.zeros_(mlp[-1].bias)
 
 class MARR(nn.Module):
-    "Eq. 5. decoder outputs `[L, B, N, d]` -> (cumulative landmarks `[L, B, N, 2]`, residuals `[L, B, N, 2]`), normalised crop coords."
+    """Eq. 5. decoder outputs `[L, B, N, d]` -> (cumulative landmarks `[L, B, N, 2]`, residuals `[L, B, N, 2]`),
+    normalised crop coords."""
     def __init__(self, n_layers:int, d:int=256, n_points:int=68, mean_face:Tensor|None=None,
                  mean_face_mode:str='fixed', mlp_layers:int=3):
         super().__init__()

@@ -10,31 +10,37 @@ __all__ = ['MEAN_FACE_RULE', 'LANDMARK68_GROUPS', 'file_sha256', 'mean_face_path
 import hashlib, json, warnings
 from pathlib import Path
 import numpy as np
+import matplotlib.pyplot as plt
 
-from .data import DAD3DHeads, find_split_json, EVAL_MARGIN, CROP_SIZE
-from .flame import to_normalised   # crop px -> [-1, 1]: 2p / crop_size - 1
+from .data import DAD3DHeads, find_split_json, EVAL_MARGIN
+from .spaces import CROP_SIZE
+from .spaces import to_normalised   # crop px -> [-1, 1]: 2p / crop_size - 1
 
-# %% ../nbs/06_meanface.ipynb #e6bba6ec
+# %% ../nbs/06_meanface.ipynb #5dd9896e
 MEAN_FACE_RULE = f"eval crop: bbox + {EVAL_MARGIN:.0%} per side, square, longest side -> crop_size; p_norm = 2 p / crop_size - 1"
 
 def file_sha256(path) -> str:
     "SHA-256 hex digest of the file at `path`."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
+# %% ../nbs/06_meanface.ipynb #5693f898
 def mean_face_paths(root, split='train'):
     "(npy, json) cache paths beside the data: `<root>/mean_face_68.npy` (train) or `mean_face_68_<split>.npy`."
     stem = 'mean_face_68' if split == 'train' else f'mean_face_68_{split}'
     return Path(root) / f'{stem}.npy', Path(root) / f'{stem}.json'
 
+# %% ../nbs/06_meanface.ipynb #6420c073
 def compute_mean_face(ds: DAD3DHeads) -> tuple:
     "Mean of the 68 landmarks over `ds` (eval crop) in normalised crop coordinates -> (`[68,2]` float64, count)."
     total, n = np.zeros((68, 2)), 0
     for e in ds.entries:
         item = ds.load(e, image=False)
-        total += to_normalised(item['landmarks'].double().numpy(), ds.crop_size); n += 1
+        total += to_normalised(item['landmarks'].double().numpy(), ds.crop_size)
+        n += 1
     if n == 0: raise ValueError(f"{ds.split_json}: no items to average")
     return total / n, n
 
+# %% ../nbs/06_meanface.ipynb #85e2f078
 def _cache_ok(meta_path, npy_path, want) -> bool:
     if not (npy_path.is_file() and meta_path.is_file()): return False
     try: meta = json.loads(meta_path.read_text())
@@ -67,12 +73,14 @@ LANDMARK68_GROUPS = dict(jaw=(range(0, 17), False), brow_r=(range(17, 22), False
 
 def show_mean_face(mf, ax=None, title='mean face F_a', **kw):
     "Plot landmarks `mf` [68,2] (normalised crop coordinates) with the 68-point groups joined."
-    import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(4, 4))
     mf = np.asarray(mf)
     for idx, closed in LANDMARK68_GROUPS.values():
         i = list(idx) + ([idx[0]] if closed else [])
         ax.plot(mf[i, 0], mf[i, 1], '-', lw=1, **kw)
     ax.scatter(mf[:, 0], mf[:, 1], s=8)
-    ax.set_xlim(-1, 1); ax.set_ylim(1, -1); ax.set_aspect('equal'); ax.set_title(title)
+    ax.set_xlim(-1, 1)
+    ax.set_ylim(1, -1)
+    ax.set_aspect('equal')
+    ax.set_title(title)
     return ax

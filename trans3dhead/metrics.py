@@ -14,34 +14,42 @@ from torch import Tensor
 from .errors import DataError, Trans3DHeadError
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
+import sys
+import pandas as pd
+from .flame import FlameLayer
+from .rotation import wrap_degrees
+from .data import find_split_json, image_size, load_annotation, parse_split_entry, read_json
 from .files import atomic_write_text
-from .data import crop_to_orig
-from .flame import KEYPOINTS7, project_model_view   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
+from .spaces import FLIP_YZ, camera_space, crop_to_orig, posed_to_image, to_crop_pixels
+from .flame import KEYPOINTS7   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
+from .spaces import project_model_view
 
 # %% auto #0
-__all__ = ['FLIP_YZ', 'YAW_BINS', 'SUBMISSION_SHAPES', 'METRIC_COLUMNS', 'box_size', 'landmark_box_size', 'nme', 'knn_indices',
+__all__ = ['YAW_BINS', 'SUBMISSION_SHAPES', 'METRIC_COLUMNS', 'box_size', 'landmark_box_size', 'nme', 'knn_indices',
            'z5_accuracy', 'similarity_procrustes', 'nearest_sq_dist', 'scale_to_eye_distance', 'chamfer_distance',
-           'pose_error', 'camera_space', 'posed_to_image', 'landmarks68_of', 'predicted_landmarks', 'batch_nme',
-           'batch_z5', 'batch_chamfer', 'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric', 'ChamferMetric',
-           'PoseErrorMetric', 'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae', 'aflw2000_nme',
-           'submission_entries', 'write_submission', 'read_submission', 'GTItem', 'load_ground_truth', 'sample_metrics',
-           'evaluate', 'summary_table', 'attribute_tables', 'format_report', 'main']
+           'pose_error', 'landmarks68_of', 'predicted_landmarks', 'batch_nme', 'batch_z5', 'batch_chamfer',
+           'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric', 'ChamferMetric', 'PoseErrorMetric',
+           'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae', 'aflw2000_nme', 'submission_entries',
+           'write_submission', 'read_submission', 'GTItem', 'load_ground_truth', 'sample_metrics', 'evaluate',
+           'summary_table', 'attribute_tables', 'format_report', 'main']
 
-# %% ../nbs/13_metrics.ipynb #b8e1b419
+# %% ../nbs/13_metrics.ipynb #46b956a1
 def box_size(bbox: Tensor) -> Tensor:
     "√(w·h) of boxes [...,4] given as (x, y, w, h). -> [...]"
     return (bbox[..., 2] * bbox[..., 3]).sqrt()
 
+# %% ../nbs/13_metrics.ipynb #703dbec6
 def landmark_box_size(landmarks: Tensor) -> Tensor:
     "√(w·h) of the box around landmarks [...,N,2] (AFLW2000-3D's normalisation). -> [...]"
     wh = landmarks.amax(-2) - landmarks.amin(-2)
     return (wh[..., 0] * wh[..., 1]).sqrt()
 
+# %% ../nbs/13_metrics.ipynb #e083cff4
 def nme(pred: Tensor, gt: Tensor, norm: Tensor) -> Tensor:
     "Per-sample NME ×100 of landmarks pred, gt [B,68,2] (same pixel space) normalised by norm [B]. -> [B]"
     return (pred - gt).norm(dim=-1).mean(-1) / norm * 100
 
-# %% ../nbs/13_metrics.ipynb #f4f863e3
+# %% ../nbs/13_metrics.ipynb #0a01de59
 def _chunks(n: int, size: int):
     for a in range(0, n, size): yield slice(a, min(a + size, n))
 
@@ -54,6 +62,7 @@ def knn_indices(points: Tensor, k: int = 5, chunk: int = 1024) -> Tensor:
         out.append(d.topk(k, dim=1, largest=False).indices)
     return torch.cat(out)
 
+# %% ../nbs/13_metrics.ipynb #228456fb
 def z5_accuracy(pred: Tensor, gt: Tensor, k: int = 5, neighbours: Tensor | None = None) -> float:
     """Z5 (Zk) accuracy of one sample: pred [N,3], gt [N,3] (same vertices, z away from the camera in both).
     `neighbours` [N,k] from `knn_indices(gt)` can be passed to reuse them."""
@@ -62,7 +71,7 @@ def z5_accuracy(pred: Tensor, gt: Tensor, k: int = 5, neighbours: Tensor | None 
     agree = (gz[:, None] >= gz[nb]) == (pz[:, None] >= pz[nb])
     return agree.double().mean().item()
 
-# %% ../nbs/13_metrics.ipynb #97e19b79
+# %% ../nbs/13_metrics.ipynb #30ad4178
 def similarity_procrustes(src: Tensor, dst: Tensor):
     """Least-squares similarity mapping points src [K,3] onto dst [K,3], reflection allowed.
     Returns (s, R [3,3], t [3]) with aligned = s · x @ R + t (row vectors)."""
@@ -74,15 +83,18 @@ def similarity_procrustes(src: Tensor, dst: Tensor):
     s = S.sum() / a.pow(2).sum().clamp_min(1e-30)
     return s, R, md - s * ms @ R
 
+# %% ../nbs/13_metrics.ipynb #05360599
 def nearest_sq_dist(a: Tensor, b: Tensor, chunk: int = 512) -> Tensor:
     "Squared distance from each point of a [N,3] to its nearest point of b [M,3], chunked over a. -> [N]"
     return torch.cat([torch.cdist(a[sl], b).amin(1).pow(2) for sl in _chunks(len(a), chunk)])
 
+# %% ../nbs/13_metrics.ipynb #0e18660e
 def scale_to_eye_distance(vertices: Tensor, landmarks68: Tensor, dist: float = 20.0):
     "Scale factor making ‖landmarks68[39] − landmarks68[42]‖ equal `dist`; returns (vertices·f, landmarks68·f)."
     f = dist / (landmarks68[39] - landmarks68[42]).norm()
     return vertices * f, landmarks68 * f
 
+# %% ../nbs/13_metrics.ipynb #cc405da1
 def chamfer_distance(pred_vertices: Tensor, pred_kp7: Tensor, gt_vertices: Tensor, gt_landmarks68: Tensor,
                      face_idx: Tensor) -> float:
     """DAD-3DHeads Chamfer distance of one sample. pred_vertices [V,3] and pred_kp7 [7,3] in one (any) space;
@@ -98,47 +110,40 @@ def pose_error(R_pred: Tensor, R_gt: Tensor) -> Tensor:
     D = R_pred @ R_gt.transpose(-1, -2)
     return (torch.eye(3, dtype=D.dtype, device=D.device) - D).flatten(-2).norm(dim=-1)
 
-# %% ../nbs/13_metrics.ipynb #09309357
-FLIP_YZ = (1.0, -1.0, -1.0)
-
-def camera_space(vertices: Tensor, model_view: Tensor) -> Tensor:
-    "FLAME model space vertices [...,V,3] -> camera space (OpenCV, z away from the camera): diag(1,−1,−1)·(MV·v)[:3]. mv [...,4,4]"
-    v = vertices @ model_view[..., :3, :3].transpose(-1, -2) + model_view[..., None, :3, 3]
-    return v * v.new_tensor(FLIP_YZ)
-
-def posed_to_image(posed: Tensor, crop: Tensor, crop_size: int = 256) -> Tensor:
-    "Normalised crop coordinates [B,V,3] -> original-image pixels [B,V,3] (x right, y down; z away from the camera, same pixel scale)."
-    px = posed * (crop_size / 2)
-    px = torch.cat([px[..., :2] + crop_size / 2, px[..., 2:]], -1)
-    return crop_to_orig(px, crop)
-
-# %% ../nbs/13_metrics.ipynb #5a062aa1
+# %% ../nbs/13_metrics.ipynb #9e9fe08e
 def _mesh_dtype(mesh):
     fl = [b for b in mesh.buffers() if b.is_floating_point()] if hasattr(mesh, 'buffers') else []
     return fl[0].dtype if fl else None
 
 def landmarks68_of(mesh, verts: Tensor) -> Tensor:
-    "mesh.landmarks68 of verts [B,V,3] (any space; the embedding is barycentric, so it commutes with affine maps), computed in the mesh's dtype, returned in verts' dtype. -> [B,68,3]"
+    """mesh.landmarks68 of verts [B,V,3] (any space; the embedding is barycentric, so it commutes with affine maps),
+    computed in the mesh's dtype, returned in verts' dtype. -> [B,68,3]"""
     dt = _mesh_dtype(mesh)
     return mesh.landmarks68(verts if dt is None else verts.to(dt)).to(verts.dtype)
 
-def predicted_landmarks(out, mesh=None, crop_size: int = 256) -> Tensor:
-    "68 landmarks [B,68,2] in crop pixels: the landmark branch's, or FLAME's projected ones when there is none (only-3DMM)."
+# %% ../nbs/13_metrics.ipynb #107e6e34
+def predicted_landmarks(out, mesh=None) -> Tensor:
+    """68 landmarks [B,68,2] in crop pixels: the landmark branch's, or (only-3DMM) FLAME's landmarks of the posed mesh
+    in the crop of `mesh.crop_size` pixels (the FLAME layer's, which is the model's)."""
     if getattr(out, 'landmarks', None) is not None: return out.landmarks
     if mesh is None: raise ValueError("only-3DMM output: pass the FLAME layer (`mesh`) to get landmarks from the mesh")
-    return (landmarks68_of(mesh, out.flame.posed)[..., :2] + 1) / 2 * crop_size
+    return to_crop_pixels(landmarks68_of(mesh, out.flame.posed), mesh.crop_size)
 
-def batch_nme(out, batch, mesh=None, crop_size: int = 256) -> Tensor:
-    "NME ×100 per sample [B]: crop-pixel errors divided by the crop scale s are original pixels, normalised by √(w·h) of bbox."
-    err = (predicted_landmarks(out, mesh, crop_size) - batch['landmarks']).norm(dim=-1).mean(-1)
+# %% ../nbs/13_metrics.ipynb #3c707d1e
+def batch_nme(out, batch, mesh=None) -> Tensor:
+    """NME ×100 per sample [B]: crop-pixel errors divided by the crop scale s are original pixels, normalised by √(w·h)
+    of bbox."""
+    err = (predicted_landmarks(out, mesh) - batch['landmarks']).norm(dim=-1).mean(-1)
     return err / batch['crop'][:, 2] / box_size(batch['bbox']) * 100
 
+# %% ../nbs/13_metrics.ipynb #6cb0a57b
 def batch_z5(out, batch, mesh) -> Tensor:
     "Z5 accuracy per sample [B] on the head-Z5 subset: posed (z away from the camera) vs camera-space GT."
     idx = mesh.head_z5_idx
     gt = camera_space(batch['vertices'], batch['model_view'])[:, idx]
     return torch.tensor([z5_accuracy(p, g) for p, g in zip(out.flame.posed[:, idx].detach(), gt)], dtype=torch.float64)
 
+# %% ../nbs/13_metrics.ipynb #d218827b
 def batch_chamfer(out, batch, mesh) -> Tensor:
     "Chamfer distance per sample [B]: posed vertices and their 7 keypoints vs camera-space GT (face subset)."
     pv = out.flame.posed.detach()
@@ -147,11 +152,12 @@ def batch_chamfer(out, batch, mesh) -> Tensor:
     gl = landmarks68_of(mesh, gv)
     return torch.tensor([chamfer_distance(*a, mesh.face_idx) for a in zip(pv, pk, gv, gl)], dtype=torch.float64)
 
+# %% ../nbs/13_metrics.ipynb #1e173495
 def batch_pose_error(out, batch, mesh=None) -> Tensor:
     "Pose error per sample [B]."
     return pose_error(out.flame.rotation.detach(), batch['rotation'])
 
-# %% ../nbs/13_metrics.ipynb #f00bff3a
+# %% ../nbs/13_metrics.ipynb #ae49d06d
 def _batch_of(yb):
     if isinstance(yb, dict): return yb
     if isinstance(yb, (tuple, list)) and yb and isinstance(yb[0], dict): return yb[0]
@@ -159,41 +165,57 @@ def _batch_of(yb):
 
 class SampleMetric(Metric):
     "Mean over samples of `fn(out, batch, mesh) -> [B]`, accumulated over the validation batches."
-    def __init__(self, fn, name: str, mesh=None): self.fn, self._name, self.mesh = fn, name, mesh; self.reset()
+    def __init__(self, fn, name: str, mesh=None):
+        self.fn, self._name, self.mesh = fn, name, mesh
+        self.reset()
     def reset(self): self.total, self.count = 0.0, 0
     def accumulate(self, learn):
         v = self.fn(learn.pred, _batch_of(learn.yb), self.mesh).detach().double().cpu()
-        self.total += v.sum().item(); self.count += v.numel()
+        self.total += v.sum().item()
+        self.count += v.numel()
     @property
     def value(self): return self.total / self.count if self.count else None
     @property
     def name(self): return self._name
 
+# %% ../nbs/13_metrics.ipynb #1a7006dd
 def NMEMetric(mesh=None): return SampleMetric(batch_nme, 'nme', mesh)
+
+# %% ../nbs/13_metrics.ipynb #66acdad2
 def Z5Metric(mesh): return SampleMetric(batch_z5, 'z5', mesh)
+
+# %% ../nbs/13_metrics.ipynb #b1d2325e
 def ChamferMetric(mesh): return SampleMetric(batch_chamfer, 'chamfer', mesh)
+
+# %% ../nbs/13_metrics.ipynb #a1a9355c
 def PoseErrorMetric(): return SampleMetric(batch_pose_error, 'pose_err')
+
+# %% ../nbs/13_metrics.ipynb #833cf831
 def dad_metrics(mesh, z5: bool = True, chamfer: bool = True) -> list:
-    "The validation metrics of Table 1 (Z5 and Chamfer cost ~0.1 s per sample on a CPU; switch them off for quick runs)."
+    """The validation metrics of Table 1 (Z5 and Chamfer cost ~0.1 s per sample on a CPU; switch them off for quick
+    runs)."""
     return [NMEMetric(mesh), *([Z5Metric(mesh)] if z5 else []), *([ChamferMetric(mesh)] if chamfer else []), PoseErrorMetric()]
 
-# %% ../nbs/13_metrics.ipynb #05e2a9dd
+# %% ../nbs/13_metrics.ipynb #15760bd2
 def aflw_pose_mask(gt_euler: Tensor, limit: float = 99.0) -> Tensor:
     "Boolean mask [N]: samples whose (yaw, pitch, roll) [N,3] in degrees all lie within ±limit."
     return (gt_euler.abs() <= limit).all(-1)
 
+# %% ../nbs/13_metrics.ipynb #40392d79
 def euler_mae(pred_euler: Tensor, gt_euler: Tensor, wrap: bool = True) -> dict:
     "MAE in degrees of (yaw, pitch, roll) [N,3] and their mean: dict(yaw, pitch, roll, mean, n)."
-    from trans3dhead.rotation import wrap_degrees
     d = pred_euler - gt_euler
     e = (wrap_degrees(d) if wrap else d).abs().double().mean(0)
     return dict(yaw=e[0].item(), pitch=e[1].item(), roll=e[2].item(), mean=e.mean().item(), n=len(d))
 
+# %% ../nbs/13_metrics.ipynb #1fffe647
 def aflw2000_pose_mae(pred_euler: Tensor, gt_euler: Tensor, limit: float = 99.0, wrap: bool = True) -> dict:
-    "AFLW2000-3D head-pose MAE over the samples with every GT angle within ±limit degrees. Euler [N,3] (yaw, pitch, roll) deg."
+    """AFLW2000-3D head-pose MAE over the samples with every GT angle within ±limit degrees. Euler [N,3] (yaw, pitch,
+    roll) deg."""
     keep = aflw_pose_mask(gt_euler, limit)
     return euler_mae(pred_euler[keep], gt_euler[keep], wrap)
 
+# %% ../nbs/13_metrics.ipynb #db0500c4
 YAW_BINS = ((0, 30), (30, 60), (60, 90))
 
 def aflw2000_nme(pred: Tensor, gt: Tensor, gt_yaw: Tensor) -> dict:
@@ -204,27 +226,31 @@ def aflw2000_nme(pred: Tensor, gt: Tensor, gt_yaw: Tensor) -> dict:
     for lo, hi in YAW_BINS:
         sel = (ay <= hi) & ((ay > lo) if lo > 0 else (ay >= lo))
         r[f'{lo}-{hi}'] = e[sel].mean().item() if sel.any() else float('nan')
-    r['mean'] = float(np.mean([r[f'{lo}-{hi}'] for lo, hi in YAW_BINS])); r['all'] = e.mean().item()
+    r['mean'] = float(np.mean([r[f'{lo}-{hi}'] for lo, hi in YAW_BINS]))
+    r['all'] = e.mean().item()
     return r
 
-# %% ../nbs/13_metrics.ipynb #f82ea614
+# %% ../nbs/13_metrics.ipynb #2a3066a6
 SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7_landmarks_3d': (7, 3), 'rotation_matrix': (3, 3)}
 
-def submission_entries(out, batch, mesh, crop_size: int = 256) -> dict:
-    "Submission entries {item_id: {key: np.ndarray}} for one batch of a `ModelOutput` (see above for the spaces)."
+def submission_entries(out, batch, mesh) -> dict:
+    """Submission entries {item_id: {key: np.ndarray}} for one batch of a `ModelOutput` (2D points in original-image px,
+    3D points by `posed_to_image`)."""
     crop = batch['crop']
-    lmk = crop_to_orig(predicted_landmarks(out, mesh, crop_size).detach(), crop)
-    verts = posed_to_image(out.flame.posed.detach(), crop, crop_size)
+    lmk = crop_to_orig(predicted_landmarks(out, mesh).detach(), crop)
+    verts = posed_to_image(out.flame.posed.detach(), crop, mesh.crop_size)
     kp7 = landmarks68_of(mesh, verts)[:, list(KEYPOINTS7)]
     rot = out.flame.rotation.detach()
     return {str(i): {'68_landmarks_2d': l.cpu().numpy(), 'N_landmarks_3d': v.cpu().numpy(), '7_landmarks_3d': k.cpu().numpy(),
                      'rotation_matrix': r.cpu().numpy()} for i, l, v, k, r in zip(batch['item_id'], lmk, verts, kp7, rot)}
 
+# %% ../nbs/13_metrics.ipynb #ed56f139
 def write_submission(entries: dict, path, decimals: int = 4) -> Path:
     "Write {item_id: {key: array}} as one DAD-3DHeads submission json at `path`."
     js = {k: {n: np.round(np.asarray(a, dtype=np.float64), decimals).tolist() for n, a in e.items()} for k, e in entries.items()}
     return atomic_write_text(path, json.dumps(js, separators=(',', ':')))
 
+# %% ../nbs/13_metrics.ipynb #51f0b6df
 def _check_entry(path, item_id, e) -> dict:
     if not isinstance(e, dict): raise DataError(f"{path}: item {item_id!r} is not an object with the keys {list(SUBMISSION_SHAPES)}.")
     r = {}
@@ -238,7 +264,8 @@ def _check_entry(path, item_id, e) -> dict:
     return r
 
 def read_submission(path) -> dict:
-    "Read and check a submission json: {item_id: {key: np.ndarray float64}}. Raises DataError naming the file and the problem."
+    """Read and check a submission json: {item_id: {key: np.ndarray float64}}. Raises DataError naming the file and the
+    problem."""
     path = Path(path)
     if not path.is_file(): raise DataError(f"submission file {path} does not exist (write one with write_submission).")
     try: js = json.loads(path.read_text())
@@ -246,10 +273,11 @@ def read_submission(path) -> dict:
     if not isinstance(js, dict): raise DataError(f"{path}: expected a json object keyed by item_id, got a {type(js).__name__}.")
     return {k: _check_entry(path, k, e) for k, e in js.items()}
 
-# %% ../nbs/13_metrics.ipynb #4c0d3cfc
+# %% ../nbs/13_metrics.ipynb #472ea016
 @dataclass
 class GTItem:
-    "One ground-truth item: vertices [V,3] FLAME model space, model_view/projection [4,4], image height, bbox (x,y,w,h) original px."
+    """One ground-truth item: vertices [V,3] FLAME model space, model_view/projection [4,4], image height, bbox
+    (x,y,w,h) original px."""
     item_id: str
     vertices: np.ndarray
     model_view: np.ndarray
@@ -258,35 +286,30 @@ class GTItem:
     bbox: tuple
     attributes: dict | None = None
 
-def _read_json(path, what):
-    if not Path(path).is_file(): raise DataError(f"{what} {path} does not exist.")
-    try: return json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{what} {path} is not valid json: {e}") from None
-
-def _image_height(path) -> int:
-    from PIL import Image
-    try:
-        with Image.open(path) as im: return im.size[1]
-    except (FileNotFoundError, OSError) as e: raise DataError(f"image {path} is missing or unreadable ({e}); needed for its height.") from None
-
+# %% ../nbs/13_metrics.ipynb #67ec3721
 def load_ground_truth(root, split: str = 'val') -> list[GTItem]:
-    "Ground truth of a DAD-3DHeads-format split: [GTItem]. The test split has no annotations (DataError)."
-    from trans3dhead.data import find_split_json     # <root>/<split>/<split>.json or <root>/<split>.json
+    """Ground truth of a DAD-3DHeads-format split: [GTItem], read and checked by the data module's readers (split file,
+    entries, annotations, image headers). The test split has no annotations (DataError)."""
     root = Path(root)
-    if not root.is_dir(): raise DataError(f"dataset root {root} is not a folder (expected <root>/{split}/{split}.json and {split}/annotations/).")
-    items = _read_json(find_split_json(root, split), 'split file')
+    if not root.is_dir():
+        raise DataError(f"dataset root {root} is not a folder (expected <root>/{split}/{split}.json and {split}/annotations/).")
+    path = find_split_json(root, split)
+    items = read_json(path)
+    if not isinstance(items, list): raise DataError(f"{path}: expected a JSON list of items.")
     res = []
-    for it in items:
-        if 'annotation_path' not in it:
-            raise DataError(f"{root / f'{split}.json'}: item {it.get('item_id')!r} has no annotation_path (the test split's ground truth is private).")
-        a = _read_json(root / it['annotation_path'], 'annotation')
-        try: v, mv, P = (np.asarray(a[k], np.float64) for k in ('vertices', 'model_view_matrix', 'projection_matrix'))
-        except KeyError as e: raise DataError(f"annotation {root / it['annotation_path']} lacks {e}.") from None
-        res.append(GTItem(str(it['item_id']), v, mv, P, _image_height(root / it['img_path']), tuple(it['bbox']), it.get('attributes')))
+    for i, e in enumerate(items):
+        if isinstance(e, dict) and not e.get('annotation_path'):
+            raise DataError(f"{path}: item {e.get('item_id')!r} has no annotation_path (the test split's ground truth is private).")
+        ent = parse_split_entry(e, root, annotated=True, where=f"{path} entry {i}")
+        a = load_annotation(ent['annotation_path'])
+        res.append(GTItem(ent['item_id'], a['vertices'].astype(np.float64), a['model_view'], a['projection'],
+                          image_size(ent['img_path'])[1], tuple(ent['bbox']), ent['attributes'] or None))
     return res
 
+# %% ../nbs/13_metrics.ipynb #571ead25
 def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:
-    "The four metrics of one item: pred = a submission entry (numpy), gt = GTItem, mesh = FLAME layer. -> dict(nme, z5, chamfer, pose_err)"
+    """The four metrics of one item: pred = a submission entry (numpy), gt = GTItem, mesh = FLAME layer. -> dict(nme,
+    z5, chamfer, pose_err)"""
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)
     v, mv = t(gt.vertices), t(gt.model_view)
     gl3 = landmarks68_of(mesh, v[None])[0]
@@ -300,33 +323,38 @@ def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:
                 chamfer=chamfer_distance(pv, t(pred['7_landmarks_3d']), cam, camera_space(gl3, mv), mesh.face_idx),
                 pose_err=pose_error(t(pred['rotation_matrix']), t(gt.model_view[:3, :3]) * t(FLIP_YZ)[:, None]).item())
 
-# %% ../nbs/13_metrics.ipynb #876b319d
+# %% ../nbs/13_metrics.ipynb #08015d62
 METRIC_COLUMNS = {'nme': 'NME↓', 'z5': 'Z5 Acc.↑', 'chamfer': 'Cham. Dis.↓', 'pose_err': 'Pose Err.↓'}
 
 def evaluate(predictions: dict, ground_truth: list, mesh, progress: bool = False):
-    "Per-sample metrics (pandas DataFrame: item_id, nme, z5, chamfer, pose_err, attributes...) and the ids with no prediction."
-    import pandas as pd
+    """Per-sample metrics (pandas DataFrame: item_id, nme, z5, chamfer, pose_err, attributes...) and the ids with no
+    prediction."""
     rows, missing = [], []
     for gt in (__import__('fastprogress').progress_bar(ground_truth) if progress else ground_truth):
-        if gt.item_id not in predictions: missing.append(gt.item_id); continue
+        if gt.item_id not in predictions:
+            missing.append(gt.item_id)
+            continue
         rows.append(dict(item_id=gt.item_id, **sample_metrics(predictions[gt.item_id], gt, mesh), **(gt.attributes or {})))
     if not rows: raise DataError(f"no prediction matches any of the {len(ground_truth)} ground-truth items (ids like {ground_truth[0].item_id!r}).")
     return pd.DataFrame(rows), missing
 
+# %% ../nbs/13_metrics.ipynb #340aae52
 def summary_table(df, name: str = 'ours'):
     "Table 1 of the paper: one row, columns NME, Z5 Acc., Cham. Dis., Pose Err."
-    import pandas as pd
     return pd.DataFrame([{METRIC_COLUMNS[k]: df[k].mean() for k in METRIC_COLUMNS}], index=pd.Index([name], name='Method'))
 
+# %% ../nbs/13_metrics.ipynb #82b78208
 def attribute_tables(df) -> dict:
     "{attribute: DataFrame indexed by the attribute's values, the four metrics + n}, for every attribute column."
     out = {}
     for c in [c for c in df.columns if c not in ('item_id', *METRIC_COLUMNS)]:
         g = df.groupby(df[c].astype(str))
-        t = g[list(METRIC_COLUMNS)].mean().rename(columns=METRIC_COLUMNS); t['n'] = g.size()
+        t = g[list(METRIC_COLUMNS)].mean().rename(columns=METRIC_COLUMNS)
+        t['n'] = g.size()
         out[c] = t
     return out
 
+# %% ../nbs/13_metrics.ipynb #87b4fab5
 def format_report(df, missing=(), name: str = 'ours') -> str:
     "The text trans3dhead_eval prints: Table 1, then one table per attribute."
     fmt = {'NME↓': '{:.3f}'.format, 'Z5 Acc.↑': '{:.4f}'.format, 'Cham. Dis.↓': '{:.3f}'.format, 'Pose Err.↓': '{:.3f}'.format}
@@ -343,14 +371,16 @@ def main(submission: Param("submission json (DAD-3DHeads format, keyed by item_i
          flame_dir: Param("FLAME folder (default: TRANS3DHEAD_FLAME_DIR, the cache, or the embedded default head)", str) = None,
          name: Param("row label of the table", str) = 'submission',
          csv: Param("also write per-item metrics to this csv", str) = None):
-    "Score a DAD-3DHeads submission against ground truth and print the paper's Table 1 (NME, Z5, Chamfer, pose error) and per-attribute tables."
-    import sys
+    """Score a DAD-3DHeads submission against ground truth and print the paper's Table 1 (NME, Z5, Chamfer, pose error)
+    and per-attribute tables."""
     try:
         preds = read_submission(submission)
         gts = load_ground_truth(root, split)
-        from trans3dhead.flame import FlameLayer
         df, missing = evaluate(preds, gts, FlameLayer(flame_dir), progress=True)
     except Trans3DHeadError as e:
-        print(f"trans3dhead_eval: {e}", file=sys.stderr); sys.exit(2)
+        print(f"trans3dhead_eval: {e}", file=sys.stderr)
+        sys.exit(2)
     print(format_report(df, missing, name))
-    if csv: df.to_csv(csv, index=False); print(f"per-item metrics: {csv}")
+    if csv:
+        df.to_csv(csv, index=False)
+        print(f"per-item metrics: {csv}")

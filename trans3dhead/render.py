@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 import numpy as np
+from scipy.ndimage import maximum_filter
 from .errors import Trans3DHeadError
 
 # %% auto #0
@@ -14,34 +15,43 @@ __all__ = ['FLIP_YZ', 'GL_INSTALL_HINT', 'SUBPIXEL_TOL', 'perspective_projection
            'project_points', 'camera_depth', 'get_context', 'Lights', 'front_light', 'vertex_normals', 'RenderResult',
            'MeshRenderer', 'depth_from_buffer', 'projection_agreement', 'visible_mask_coverage']
 
-# %% ../nbs/03_render.ipynb #3160d531
+# %% ../nbs/03_render.ipynb #8d03bbfe
 FLIP_YZ = np.diag([1., -1., -1., 1.])  # OpenGL camera <-> OpenCV camera (its own inverse)
 
 def perspective_projection(focal:float, size:tuple, principal:tuple|None=None, near:float=0.01, far:float=100.) -> np.ndarray:
-    "DAD-3DHeads-style projection matrix [4,4]: OpenGL camera space -> pixels (bottom-left origin) after dividing by w. `size`=(W,H); `principal`=(cx,cy) in top-left pixel coordinates (default: image centre)."
+    """DAD-3DHeads-style projection matrix [4,4]: OpenGL camera space -> pixels (bottom-left origin) after dividing by
+    w. `size`=(W,H); `principal`=(cx,cy) in top-left pixel coordinates (default: image centre)."""
     W, H = size
     cx, cy = (W/2, H/2) if principal is None else principal
     a, b = -(far+near)/(far-near), -2*far*near/(far-near)
     return np.array([[focal, 0, -cx, 0], [0, focal, -(H-cy), 0], [0, 0, a, b], [0, 0, -1, 0]], dtype=np.float64)
 
+# %% ../nbs/03_render.ipynb #b401d343
 def ndc_projection(proj:np.ndarray, size:tuple) -> np.ndarray:
-    "The OpenGL clip-space matrix [4,4] equivalent to a DAD-3DHeads projection `proj` for an image `size`=(W,H): V^-1·P, V the viewport."
+    """The OpenGL clip-space matrix [4,4] equivalent to a DAD-3DHeads projection `proj` for an image `size`=(W,H):
+    V^-1·P, V the viewport."""
     W, H = size
     vp = np.array([[W/2, 0, 0, W/2], [0, H/2, 0, H/2], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float64)
     return np.linalg.solve(vp, np.asarray(proj, np.float64))
 
+# %% ../nbs/03_render.ipynb #1da31d2c
 def model_view_from_camera(R:np.ndarray, t:np.ndarray) -> np.ndarray:
-    "MV [4,4] from an OpenCV-style camera pose: x_cam = R·v + t (R [3,3], t [3], camera space x right, y down, z forward)."
-    m = np.eye(4); m[:3, :3], m[:3, 3] = R, t
+    """MV [4,4] from an OpenCV-style camera pose: x_cam = R·v + t (R [3,3], t [3], camera space x right, y down, z
+    forward)."""
+    m = np.eye(4)
+    m[:3, :3], m[:3, 3] = R, t
     return FLIP_YZ @ m
 
+# %% ../nbs/03_render.ipynb #6db89366
 def project_points(vertices:np.ndarray, mv:np.ndarray, proj:np.ndarray, height:float) -> np.ndarray:
-    "DAD-3DHeads projection of model-space `vertices` [V,3] to original-image pixels [V,2]: P·MV·v, divide by w, (x, H-y)."
+    """DAD-3DHeads projection of model-space `vertices` [V,3] to original-image pixels [V,2]: P·MV·v, divide by w, (x,
+    H-y)."""
     v = np.asarray(vertices, np.float64)
     h = np.concatenate([v, np.ones_like(v[:, :1])], 1) @ (np.asarray(proj, np.float64) @ np.asarray(mv, np.float64)).T
     xy = h[:, :2] / h[:, 3:4]
     return np.stack([xy[:, 0], height - xy[:, 1]], 1)
 
+# %% ../nbs/03_render.ipynb #7012737d
 def camera_depth(vertices:np.ndarray, mv:np.ndarray) -> np.ndarray:
     "Depth [V] of model-space `vertices` [V,3] along the optical axis (OpenCV camera z, same units as the model)."
     v = np.asarray(vertices, np.float64)
@@ -54,10 +64,11 @@ GL_INSTALL_HINT = ("Headless OpenGL is not available. Install EGL and Mesa's sof
                    "and moderngl (`pip install moderngl`).")
 
 def get_context():
-    "The process's moderngl standalone context (EGL, then OSMesa/default); raises `Trans3DHeadError` with what to install."
+    """The process's moderngl standalone context (EGL, then OSMesa/default); raises `Trans3DHeadError` with what to
+    install."""
     pid = os.getpid()
     if pid in _CTX: return _CTX[pid]
-    try: import moderngl
+    try: import moderngl   # GL only when a context is made (it needs EGL or a display)
     except ImportError as e: raise Trans3DHeadError(f"moderngl is not installed. {GL_INSTALL_HINT}") from e
     errors = []
     for backend in ('egl', 'osmesa', None):
@@ -66,13 +77,15 @@ def get_context():
             break
         except Exception as e: errors.append(f"{backend or 'default'}: {e}")
     else: raise Trans3DHeadError(f"{GL_INSTALL_HINT} Tried: " + '; '.join(errors))
-    _CTX.clear(); _CTX[pid] = ctx
+    _CTX.clear()
+    _CTX[pid] = ctx
     return ctx
 
-# %% ../nbs/03_render.ipynb #753ea31d
+# %% ../nbs/03_render.ipynb #faf034f3
 @dataclass
 class Lights:
-    "Directional lights in OpenCV camera space (x right, y down, z forward); `directions` [L,3] point towards the lights, L <= 4."
+    """Directional lights in OpenCV camera space (x right, y down, z forward); `directions` [L,3] point towards the
+    lights, L <= 4."""
     directions: np.ndarray
     colors: np.ndarray                      # [L,3] linear RGB intensities
     ambient: np.ndarray = None              # [3]
@@ -84,25 +97,30 @@ class Lights:
         if self.ambient is None: self.ambient = np.full(3, 0.3)
         if len(self.directions) > 4: raise Trans3DHeadError(f"At most 4 lights are supported, got {len(self.directions)}.")
 
+# %% ../nbs/03_render.ipynb #0b753848
 def front_light() -> Lights:
     "One white light from slightly above the camera, ambient 0.35."
     return Lights(directions=[[0., -0.3, -1.]], colors=[[0.7, 0.7, 0.7]], ambient=np.full(3, 0.35))
 
+# %% ../nbs/03_render.ipynb #ccb03591
 def vertex_normals(vertices:np.ndarray, faces:np.ndarray) -> np.ndarray:
-    "Unit per-vertex normals [V,3] float32 (area-weighted sum of face normals) of a mesh `vertices` [V,3], `faces` [F,3]."
-    v = np.asarray(vertices, np.float32); f = np.asarray(faces)
+    """Unit per-vertex normals [V,3] float32 (area-weighted sum of face normals) of a mesh `vertices` [V,3], `faces`
+    [F,3]."""
+    v = np.asarray(vertices, np.float32)
+    f = np.asarray(faces)
     a = v[f[:, 0]]
     fn = np.cross(v[f[:, 1]] - a, v[f[:, 2]] - a)              # [F,3], |fn| = 2·area
     fi = f.T.ravel()      # faces' corners, corner-major: fn repeats by tiling
     n = np.stack([np.bincount(fi, np.tile(fn[:, k], 3), minlength=len(v)) for k in range(3)], 1).astype(np.float32)
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
-# %% ../nbs/03_render.ipynb #5c3fd980
+# %% ../nbs/03_render.ipynb #050eb215
 _VS = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
 in vec3 in_pos; in vec3 in_nrm; in vec3 in_col;
 out vec3 v_pos; out vec3 v_nrm; out vec3 v_col;
 void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v_col=in_col; gl_Position=pgl*c; }"""
+
 _FS = """#version 330
 uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
 uniform float spec; uniform float shin;
@@ -115,6 +133,7 @@ void main(){
     c += v_col*d*light_col[i];
     if (d>0.0) s += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
   f_col = vec4(clamp(c+spec*s,0.0,1.0),1.0); }"""
+
 _VS_GOURAUD = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
 uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
@@ -127,11 +146,14 @@ void main(){ vec4 c4 = mv*vec4(in_pos,1.0); vec3 n = normalize(mat3(mv)*in_nrm);
     c += in_col*d*light_col[i];
     if (d>0.0) s += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
   v_col = clamp(c+spec*s,0.0,1.0); gl_Position = pgl*c4; }"""
+
 _FS_GOURAUD = """#version 330
 in vec3 v_col; out vec4 f_col; void main(){ f_col = vec4(v_col, 1.0); }"""
+
 _VS_ID = """#version 330
 uniform mat4 mv; uniform mat4 pgl; in vec3 in_pos; flat out int vid;
 void main(){ vid=gl_VertexID; gl_Position=pgl*mv*vec4(in_pos,1.0); gl_PointSize=1.0; }"""
+
 _FS_ID = """#version 330
 flat in int vid; out int f_id; void main(){ f_id = vid; }"""
 
@@ -143,12 +165,15 @@ class RenderResult:
     mask: np.ndarray    # [H,W] bool, alpha > 0 (any coverage)
     depth: np.ndarray   # [H,W] float32 OpenCV-camera z of the visible surface, 0 on background
 
+# %% ../nbs/03_render.ipynb #e43d7067
 class MeshRenderer:
-    "Rasterises triangle meshes with per-vertex albedo in DAD-3DHeads' camera conventions (one GL context per process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."
+    """Rasterises triangle meshes with per-vertex albedo in DAD-3DHeads' camera conventions (one GL context per
+    process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
     def __init__(self, ctx=None, shading:str='pixel'):
-        import moderngl
+        import moderngl   # GL only when a renderer is made (it needs EGL or a display)
         if shading not in ('pixel', 'vertex'): raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
-        self.ctx = ctx or get_context(); self._mgl = moderngl
+        self.ctx = ctx or get_context()
+        self._mgl = moderngl
         vs, fs = (_VS, _FS) if shading == 'pixel' else (_VS_GOURAUD, _FS_GOURAUD)
         self.prog = self.ctx.program(vertex_shader=vs, fragment_shader=fs)
         self.prog_id = self.ctx.program(vertex_shader=_VS_ID, fragment_shader=_FS_ID)
@@ -166,7 +191,8 @@ class MeshRenderer:
             else: fb = c.framebuffer(color_attachments=[c.renderbuffer(full, 4, samples=samples)],
                                      depth_attachment=c.depth_renderbuffer(full, samples=samples))
             self._fbos[key] = have = (full, fb)
-        fb = have[1]; fb.viewport = (0, 0, size[0], size[1])
+        fb = have[1]
+        fb.viewport = (0, 0, size[0], size[1])
         return fb
 
     def _set_camera(self, prog, mv, proj, size):
@@ -177,35 +203,52 @@ class MeshRenderer:
         "Draw the shaded mesh; return the (resolved) framebuffer holding it in its bottom-left (W,H) viewport."
         W, H = size
         lights = lights or front_light()
-        v = np.asarray(vertices, np.float32); f = np.ascontiguousarray(faces, np.int32)
+        v = np.asarray(vertices, np.float32)
+        f = np.ascontiguousarray(faces, np.int32)
         nrm = vertex_normals(v, f)
         data = np.concatenate([v, nrm, np.asarray(colors, np.float32).reshape(len(v), 3)], 1)
-        p = self.prog; self._set_camera(p, mv, proj, size)
+        p = self.prog
+        self._set_camera(p, mv, proj, size)
         L = len(lights.directions)
-        dirs = np.zeros((4, 3), np.float32); cols = np.zeros((4, 3), np.float32)
-        dirs[:L] = lights.directions @ FLIP_YZ[:3, :3]; cols[:L] = lights.colors        # OpenCV -> GL camera
-        p['n_lights'].value = L; p['light_dir'].write(dirs.tobytes()); p['light_col'].write(cols.tobytes())
-        p['ambient'].value = tuple(map(float, lights.ambient)); p['spec'].value = float(lights.specular)
+        dirs = np.zeros((4, 3), np.float32)
+        cols = np.zeros((4, 3), np.float32)
+        dirs[:L] = lights.directions @ FLIP_YZ[:3, :3]
+        cols[:L] = lights.colors        # OpenCV -> GL camera
+        p['n_lights'].value = L
+        p['light_dir'].write(dirs.tobytes())
+        p['light_col'].write(cols.tobytes())
+        p['ambient'].value = tuple(map(float, lights.ambient))
+        p['spec'].value = float(lights.specular)
         p['shin'].value = float(lights.shininess)
-        vbo = self.ctx.buffer(data.tobytes()); ibo = self.ctx.buffer(f.tobytes())
+        vbo = self.ctx.buffer(data.tobytes())
+        ibo = self.ctx.buffer(f.tobytes())
         vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 3f', 'in_pos', 'in_nrm', 'in_col')], index_buffer=ibo)
         fb = self._fbo(size, samples)
-        fb.use(); fb.clear(0., 0., 0., 0., depth=1.0, viewport=(0, 0, W, H))
-        self.ctx.enable(self._mgl.DEPTH_TEST); self.ctx.disable(self._mgl.CULL_FACE)
+        fb.use()
+        fb.clear(0., 0., 0., 0., depth=1.0, viewport=(0, 0, W, H))
+        self.ctx.enable(self._mgl.DEPTH_TEST)
+        self.ctx.disable(self._mgl.CULL_FACE)
         vao.render(self._mgl.TRIANGLES)
-        vao.release(); vbo.release(); ibo.release()
+        vao.release()
+        vbo.release()
+        ibo.release()
         if samples > 1:
-            rs = self._fbo(size, 0, 'resolve'); self.ctx.copy_framebuffer(rs, fb); fb = rs
+            rs = self._fbo(size, 0, 'resolve')
+            self.ctx.copy_framebuffer(rs, fb)
+            fb = rs
         return fb
 
     def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> np.ndarray:
-        "Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1); camera `mv`, `proj` [4,4]; `size`=(W,H)."
+        """Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of
+        model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1); camera `mv`, `proj` [4,4];
+        `size`=(W,H)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
         return np.frombuffer(fb.read(viewport=(0, 0, W, H), components=4), np.uint8).reshape(H, W, 4)[::-1]
 
     def render(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> RenderResult:
-        "Render model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1) with camera `mv`, `proj` [4,4] into an image of `size`=(W,H)."
+        """Render model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1) with camera `mv`, `proj`
+        [4,4] into an image of `size`=(W,H)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
         vp = (0, 0, W, H)
@@ -215,18 +258,24 @@ class MeshRenderer:
                             depth=depth_from_buffer(zb, proj, size))
 
     def render_vertex_ids(self, vertices, mv, proj, size) -> np.ndarray:
-        "Vertex index [H,W] int32 of one-pixel points at each model-space vertex [V,3] (-1: none; later vertices win ties)."
+        """Vertex index [H,W] int32 of one-pixel points at each model-space vertex [V,3] (-1: none; later vertices win
+        ties)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._fbo(size, 0, 'id')
-        p = self.prog_id; self._set_camera(p, mv, proj, size)
+        p = self.prog_id
+        self._set_camera(p, mv, proj, size)
         vbo = self.ctx.buffer(np.asarray(vertices, np.float32).tobytes())
         vao = self.ctx.vertex_array(p, [(vbo, '3f', 'in_pos')])
-        fb.use(); fb.clear(-1., 0., 0., 0., viewport=(0, 0, W, H)); self.ctx.disable(self._mgl.DEPTH_TEST)
+        fb.use()
+        fb.clear(-1., 0., 0., 0., viewport=(0, 0, W, H))
+        self.ctx.disable(self._mgl.DEPTH_TEST)
         vao.render(self._mgl.POINTS)
         ids = np.frombuffer(fb.read(viewport=(0, 0, W, H), components=1, dtype='i4'), np.int32).reshape(H, W)[::-1].copy()
-        vao.release(); vbo.release()
+        vao.release()
+        vbo.release()
         return ids
 
+# %% ../nbs/03_render.ipynb #0c24f437
 def depth_from_buffer(zbuf:np.ndarray, proj:np.ndarray, size:tuple) -> np.ndarray:
     "OpenCV-camera z [H,W] from an OpenGL depth buffer in [0,1] (1 = background -> 0), using the depth row of `proj`."
     pg = ndc_projection(proj, size)
@@ -235,22 +284,22 @@ def depth_from_buffer(zbuf:np.ndarray, proj:np.ndarray, size:tuple) -> np.ndarra
     d = b / (zn + a)     # from z_ndc = (a z_gl + b) / (-z_gl), depth = -z_gl
     return np.where(zbuf < 1.0, d, 0.).astype(np.float32)
 
-# %% ../nbs/03_render.ipynb #b7d128cd
+# %% ../nbs/03_render.ipynb #7ee5bc2b
 SUBPIXEL_TOL = 2/256  # px: Mesa rasterises with 8 sub-pixel bits
 
-
 def projection_agreement(renderer:MeshRenderer, vertices, mv, proj, size, project=project_points) -> tuple:
-    "(max |formula − pixel centre| over the vertices GL drew [px, per axis], their count): the renderer vs `project` (the DAD formula)."
+    """(max |formula − pixel centre| over the vertices GL drew [px, per axis], their count): the renderer vs `project`
+    (the DAD formula)."""
     ids = renderer.render_vertex_ids(vertices, mv, proj, size)
     rows, cols = np.nonzero(ids >= 0)
     xy = project(vertices, mv, proj, size[1])[ids[rows, cols]]
     err = np.abs(xy - np.stack([cols + 0.5, rows + 0.5], 1))
     return float(err.max()) if len(err) else np.inf, len(rows)
 
+# %% ../nbs/03_render.ipynb #a42b75e8
 def visible_mask_coverage(result:RenderResult, vertices, mv, proj, project=project_points, tol:float=1e-3, counts:bool=False):
     """Fraction of the vertices inside the image and not hidden whose pixel is in `result.mask`. Hidden: deeper than
     the farthest surface seen in the pixel's 3×3 neighbourhood (+`tol`·depth); a vertex with no surface around counts as visible. `counts`: return (covered, visible) instead."""
-    from scipy.ndimage import maximum_filter
     H, W = result.mask.shape
     xy = project(vertices, mv, proj, H)
     ij = np.floor(xy).astype(int)

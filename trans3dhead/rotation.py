@@ -11,7 +11,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/00_rotation.ipynb #ecb4df23
+# %% ../nbs/00_rotation.ipynb #42cf462c
 def rot6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     "6D rotation `[..., 6]` -> rotation matrix `[..., 3, 3]` with columns b1, b2, b3 (Gram-Schmidt via cross product)."
     a1, a2 = d6[..., :3], d6[..., 3:]
@@ -20,15 +20,17 @@ def rot6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     b2 = -torch.cross(b1, b3, dim=-1)
     return torch.stack([b1, b2, b3], dim=-1)
 
+# %% ../nbs/00_rotation.ipynb #9c4d9d01
 def matrix_to_rot6d(R: torch.Tensor) -> torch.Tensor:
     "Rotation matrix `[..., 3, 3]` -> 6D `[..., 6]`: the first two columns, concatenated."
     return torch.cat([R[..., :, 0], R[..., :, 1]], dim=-1)
 
-# %% ../nbs/00_rotation.ipynb #ced53659
+# %% ../nbs/00_rotation.ipynb #2fe28528
 def wrap_degrees(a: torch.Tensor) -> torch.Tensor:
     "Wrap angles in degrees (any shape) to (-180, 180]."
     return a - 360.0 * torch.ceil((a - 180.0) / 360.0)
 
+# %% ../nbs/00_rotation.ipynb #e01002f4
 def _rot_x(t):
     "Rotation about x by angle `t` [...] radians -> [..., 3, 3]."
     c, s, o, z = torch.cos(t), torch.sin(t), torch.ones_like(t), torch.zeros_like(t)
@@ -73,7 +75,7 @@ def matrix_to_euler(R: torch.Tensor) -> torch.Tensor:
     roll = torch.where(ok, roll_r, zero)
     return wrap_degrees(torch.rad2deg(torch.stack([yaw, pitch, roll], -1)))
 
-# %% ../nbs/00_rotation.ipynb #71610b96
+# %% ../nbs/00_rotation.ipynb #c12a3e47
 def _skew(v):
     "Cross-product matrices of `[..., 3]` -> `[..., 3, 3]`."
     x, y, z = v.unbind(-1)
@@ -92,6 +94,7 @@ def axis_angle_to_matrix(aa: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(3, dtype=aa.dtype, device=aa.device)
     return eye + a[..., None, None] * K + b[..., None, None] * (K @ K)
 
+# %% ../nbs/00_rotation.ipynb #70b2d8a8
 def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
     "Rotation `[..., 3, 3]` -> unit quaternion `[..., 4]` (w, x, y, z) with w >= 0."
     m = R.flatten(-2)
@@ -109,6 +112,7 @@ def matrix_to_quaternion(R: torch.Tensor) -> torch.Tensor:
     q = F.normalize(q, dim=-1)
     return torch.where(q[..., :1] < 0, -q, q)
 
+# %% ../nbs/00_rotation.ipynb #1b21a10a
 def matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
     "Rotation `[..., 3, 3]` -> axis-angle `[..., 3]` (radians, angle in [0, pi])."
     q = matrix_to_quaternion(R)

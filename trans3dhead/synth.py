@@ -8,6 +8,10 @@ import os, json, shutil, struct, types, zlib, multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
+import sys
+from matplotlib.path import Path as MPath
+from tqdm.auto import tqdm
+from .default_head import find_flame_dir
 from PIL import Image, ImageDraw, ImageFilter
 from .errors import Trans3DHeadError, ConfigError
 from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera,
@@ -22,9 +26,11 @@ __all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SKIN_PALETTE', 'HAIR_COL
            'get_head', 'render_block', 'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth',
            'main']
 
-# %% ../nbs/04_synth.ipynb #2c3eb774
+# %% ../nbs/04_synth.ipynb #7e3699e0
 POSE_LIMITS = np.array([100., 60., 45.])     # |yaw|, |pitch|, |roll| at most (degrees)
+
 FRONT_MAX = np.array([30., 20., 20.])        # all within -> 'front'
+
 ATYPICAL_MIN = np.array([75., 40., 35.])     # any beyond -> 'atypical'
 
 def sample_pose(rng:np.random.Generator) -> np.ndarray:
@@ -35,6 +41,7 @@ def sample_pose(rng:np.random.Generator) -> np.ndarray:
     else: e = rng.uniform(-1, 1, 3) * POSE_LIMITS
     return np.clip(e, -POSE_LIMITS, POSE_LIMITS)
 
+# %% ../nbs/04_synth.ipynb #9922fcd4
 def pose_category(euler) -> str:
     "'front' | 'sided' | 'atypical' from (yaw, pitch, roll) in degrees (thresholds `FRONT_MAX`, `ATYPICAL_MIN`)."
     a = np.abs(np.asarray(euler, float))
@@ -43,7 +50,8 @@ def pose_category(euler) -> str:
 
 # %% ../nbs/04_synth.ipynb #cbf35623
 def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
-    "(params [layout.n] float32 for `FlameLayer` with identity rotation, zero translation and scale; `expression` flag)."
+    """(params [layout.n] float32 for `FlameLayer` with identity rotation, zero translation and scale; `expression`
+    flag)."""
     p = np.zeros(layout.n, np.float32)
     sh = np.arange(layout.shape.start, layout.shape.stop)[:100]
     p[sh] = rng.normal(0, 1, len(sh)) * np.linspace(1.0, 0.3, len(sh))
@@ -57,57 +65,69 @@ def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
     expressive = bool(np.linalg.norm(p[ex[:10]]) > 1.5 or (len(jaw) == 3 and p[jaw[0]] > 0.12))
     return p, expressive
 
-# %% ../nbs/04_synth.ipynb #1f149daa
+# %% ../nbs/04_synth.ipynb #ea2d4a9d
 def smooth_vertex_values(w:np.ndarray, faces:np.ndarray, iters:int=2) -> np.ndarray:
     "Average per-vertex values [V] or [V,C] over incident faces, `iters` times (a cheap mesh blur)."
-    f = np.asarray(faces); w = np.asarray(w, np.float64)
+    f = np.asarray(faces)
+    w = np.asarray(w, np.float64)
     cnt = np.bincount(f.ravel(), minlength=len(w)).clip(1)
     for _ in range(iters):
         fa = w[f].mean(1)
         w = np.bincount(f.ravel(), np.repeat(fa, 3), minlength=len(w)) / cnt
     return w
 
+# %% ../nbs/04_synth.ipynb #72ebe12b
 def _dist_to_polyline(xy, line):
     d = np.full(len(xy), np.inf)
     for a, b in zip(line[:-1], line[1:]):
-        ab = b - a; t = np.clip(((xy - a) @ ab) / max(ab @ ab, 1e-12), 0, 1)
+        ab = b - a
+        t = np.clip(((xy - a) @ ab) / max(ab @ ab, 1e-12), 0, 1)
         d = np.minimum(d, np.linalg.norm(xy - (a + t[:, None] * ab), axis=1))
     return d
 
 def head_regions(template:np.ndarray, lmk68:np.ndarray, faces:np.ndarray, face_idx:np.ndarray) -> dict:
-    "Soft region weights [V] in 0..1 ('eyes','iris','lips','brows') and 'hair_height' [V] (model units above the brows; -inf on the face) of a template [V,3] with landmarks [68,3], model space."
-    from matplotlib.path import Path as MPath
-    v = np.asarray(template, np.float64); l = np.asarray(lmk68, np.float64)
+    """Soft region weights [V] in 0..1 ('eyes','iris','lips','brows') and 'hair_height' [V] (model units above the
+    brows; -inf on the face) of a template [V,3] with landmarks [68,3], model space."""
+    v = np.asarray(template, np.float64)
+    l = np.asarray(lmk68, np.float64)
     xy, iod = v[:, :2], np.linalg.norm(l[36] - l[45])
     front = v[:, 2] > l[36:48, 2].min() - 0.25 * iod
-    eyes = np.zeros(len(v)); iris = np.zeros(len(v))
+    eyes = np.zeros(len(v))
+    iris = np.zeros(len(v))
     for idx in (range(36, 42), range(42, 48)):
         poly = l[list(idx), :2]
         inside = MPath(poly).contains_points(xy) & front
         eyes[inside] = 1
-        c = poly.mean(0); r = 0.28 * np.linalg.norm(poly[0] - poly[3])
+        c = poly.mean(0)
+        r = 0.28 * np.linalg.norm(poly[0] - poly[3])
         iris[inside & (np.linalg.norm(xy - c, axis=1) < r)] = 1
     lips = (MPath(l[48:60, :2]).contains_points(xy) & (v[:, 2] > l[48:60, 2].min() - 0.15 * iod)).astype(float)
     bd = np.minimum(_dist_to_polyline(xy, l[17:22, :2]), _dist_to_polyline(xy, l[22:27, :2]))
     brows = ((bd < 0.08 * iod) & (v[:, 2] > l[17:27, 2].min() - 0.2 * iod)).astype(float)
-    in_face = np.zeros(len(v), bool); in_face[np.asarray(face_idx)] = True
+    in_face = np.zeros(len(v), bool)
+    in_face[np.asarray(face_idx)] = True
     hair_h = np.where(in_face & (v[:, 2] > l[17:27, 2].min() - 0.1 * iod), -np.inf, v[:, 1] - l[17:27, 1].max())
     return dict(eyes=smooth_vertex_values(eyes, faces, 1), iris=smooth_vertex_values(iris, faces, 1),
                 lips=smooth_vertex_values(lips, faces, 2), brows=smooth_vertex_values(brows, faces, 2),
                 hair_height=hair_h, iod=float(iod))
 
+# %% ../nbs/04_synth.ipynb #2d3c7414
 SKIN_PALETTE = np.array([[0.96, 0.82, 0.72], [0.88, 0.68, 0.55], [0.76, 0.55, 0.40], [0.60, 0.41, 0.28],
                          [0.42, 0.28, 0.19], [0.27, 0.18, 0.12]])   # sRGB, light -> dark
+
 HAIR_COLORS = np.array([[0.05, 0.04, 0.03], [0.18, 0.11, 0.06], [0.35, 0.22, 0.12], [0.70, 0.55, 0.35],
                         [0.55, 0.20, 0.08], [0.55, 0.55, 0.55]])
 
 def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict) -> np.ndarray:
     "Per-vertex albedo [V,3] in 0..1: random skin tone with low-frequency variation, brows, lips, eyes, optional hair."
-    v = np.asarray(vertices, np.float64); n = len(v)
-    t = rng.uniform(0, len(SKIN_PALETTE) - 1); i = int(min(t, len(SKIN_PALETTE) - 2))
+    v = np.asarray(vertices, np.float64)
+    n = len(v)
+    t = rng.uniform(0, len(SKIN_PALETTE) - 1)
+    i = int(min(t, len(SKIN_PALETTE) - 2))
     tone = SKIN_PALETTE[i] + (t - i) * (SKIN_PALETTE[i + 1] - SKIN_PALETTE[i])
     tone = tone * rng.uniform(0.92, 1.08, 3)
-    k = rng.normal(0, 25, (3, 3)); ph = rng.uniform(0, 2 * np.pi, 3)
+    k = rng.normal(0, 25, (3, 3))
+    ph = rng.uniform(0, 2 * np.pi, 3)
     var = 1 + 0.05 * np.sin(v @ k.T + ph).sum(1) / 3 + rng.normal(0, 0.01, n)
     c = tone[None] * var[:, None]
     def mix(c, w, col): return c + np.asarray(w)[:, None] * (col - c)
@@ -117,7 +137,8 @@ def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict) -> n
     iris = rng.choice([[0.25, 0.15, 0.08], [0.1, 0.07, 0.05], [0.25, 0.35, 0.5], [0.3, 0.35, 0.2]])
     c = mix(c, regions['iris'], np.asarray(iris))
     if rng.random() < 0.75:
-        hh = regions['hair_height']; thr = rng.uniform(0.0, 0.5) * regions['iod']
+        hh = regions['hair_height']
+        thr = rng.uniform(0.0, 0.5) * regions['iod']
         w = 1 / (1 + np.exp(-np.clip((hh - thr) / (0.05 * regions['iod']), -50, 50)))
         c = mix(c, w, HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2))
     return np.clip(c, 0, 1).astype(np.float32)
@@ -136,7 +157,7 @@ def sample_lights(rng:np.random.Generator) -> tuple:
     standard = bool(n == 1 and -d[0, 2] > np.cos(np.radians(45)) and amb >= 0.25 and np.abs(temp).max() < 0.1)
     return lights, standard
 
-# %% ../nbs/04_synth.ipynb #801ec45b
+# %% ../nbs/04_synth.ipynb #c0f4263c
 def _rand_color(rng, lo=0., hi=1.): return tuple(int(x) for x in rng.uniform(lo, hi, 3) * 255)
 
 def gaussian_kernel3(sigma:float) -> ImageFilter.BoxBlur:
@@ -144,13 +165,17 @@ def gaussian_kernel3(sigma:float) -> ImageFilter.BoxBlur:
     separable box blur with fractional radius w = exp(-1/(2σ²)): taps [w, 1, w]/(1+2w) in x then y (C, cheap)."""
     return ImageFilter.BoxBlur(float(np.exp(-0.5 / sigma**2)))
 
+# %% ../nbs/04_synth.ipynb #59363457
 def random_background(rng:np.random.Generator, size:tuple) -> Image.Image:
     "A procedural RGB background of `size`=(W,H): gradient, smooth noise or stripes, plus clutter shapes."
-    W, H = size; kind = rng.integers(3)
+    W, H = size
+    kind = rng.integers(3)
     if kind == 0:                                  # linear gradient: t on a coarse grid, up-sampled, colours by LUT
-        a, b = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3); ang = rng.uniform(0, 2 * np.pi)
+        a, b = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
+        ang = rng.uniform(0, 2 * np.pi)
         yy, xx = np.mgrid[0:17, 0:17] / 16 * (np.array([H, W]) / max(W, H))[:, None, None]
-        t = (np.cos(ang) * xx + np.sin(ang) * yy); t = (t - t.min()) / max(np.ptp(t), 1e-6)
+        t = (np.cos(ang) * xx + np.sin(ang) * yy)
+        t = (t - t.min()) / max(np.ptp(t), 1e-6)
         g = Image.fromarray((t * 255 + 0.5).astype(np.uint8)).resize((W, H), Image.BILINEAR)
         lut = np.linspace(a, b, 256) * 255 + 0.5              # [256,3]
         img = Image.merge('RGB', [g.point(lut[:, c].astype(np.uint8).tolist()) for c in range(3)])
@@ -158,43 +183,59 @@ def random_background(rng:np.random.Generator, size:tuple) -> Image.Image:
         small = (rng.uniform(0, 1, (int(rng.integers(2, 9)), int(rng.integers(2, 9)), 3)) * 255).astype(np.uint8)
         img = Image.fromarray(small).resize((W, H), Image.BICUBIC)
     else:
-        img = Image.new('RGB', (W, H), _rand_color(rng)); d = ImageDraw.Draw(img)
-        step = int(rng.integers(8, 60)); c2 = _rand_color(rng)
+        img = Image.new('RGB', (W, H), _rand_color(rng))
+        d = ImageDraw.Draw(img)
+        step = int(rng.integers(8, 60))
+        c2 = _rand_color(rng)
         for x in range(-H, W + H, 2 * step): d.polygon([(x, 0), (x + step, 0), (x + step + H, H), (x + H, H)], fill=c2)
     d = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(0, 11))):
-        x0, y0 = rng.uniform(-0.2, 1, 2) * [W, H]; w, h = rng.uniform(0.05, 0.5, 2) * [W, H]
-        shape = rng.integers(3); col = _rand_color(rng)
+        x0, y0 = rng.uniform(-0.2, 1, 2) * [W, H]
+        w, h = rng.uniform(0.05, 0.5, 2) * [W, H]
+        shape = rng.integers(3)
+        col = _rand_color(rng)
         if shape == 0: d.ellipse([x0, y0, x0 + w, y0 + h], fill=col)
         elif shape == 1: d.rectangle([x0, y0, x0 + w, y0 + h], fill=col)
         else: d.polygon([tuple(p) for p in rng.uniform(0, 1, (int(rng.integers(3, 7)), 2)) * [w, h] + [x0, y0]], fill=col)
     return img
 
+# %% ../nbs/04_synth.ipynb #f3017451
 def _capsule(d, p, q, r, fill=255):
-    d.line([tuple(p), tuple(q)], fill=fill, width=int(2 * r)); 
+    d.line([tuple(p), tuple(q)], fill=fill, width=int(2 * r))
     for c in (p, q): d.ellipse([c[0] - r, c[1] - r, c[0] + r, c[1] + r], fill=fill)
 
 def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
     "(alpha mask 'L' image, RGB colour image) of one occluder (hand-like, bar or hair-like) near `bbox` [x,y,w,h]."
-    W, H = size; x, y, w, h = bbox; s = max(w, h)
-    m = Image.new('L', (W, H), 0); d = ImageDraw.Draw(m); kind = rng.integers(3)
+    W, H = size
+    x, y, w, h = bbox
+    s = max(w, h)
+    m = Image.new('L', (W, H), 0)
+    d = ImageDraw.Draw(m)
+    kind = rng.integers(3)
     cx, cy = x + rng.uniform(0, 1) * w, y + rng.uniform(0, 1) * h
     if kind == 0:                                  # hand: palm + 4 fingers + thumb, rotated
-        ang = rng.uniform(0, 2 * np.pi); R = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-        sc = s * rng.uniform(0.25, 0.45); c = np.array([cx, cy])
+        ang = rng.uniform(0, 2 * np.pi)
+        R = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+        sc = s * rng.uniform(0.25, 0.45)
+        c = np.array([cx, cy])
         d.ellipse([cx - 0.4 * sc, cy - 0.45 * sc, cx + 0.4 * sc, cy + 0.45 * sc], fill=255)
         for k, off in enumerate(np.linspace(-0.3, 0.3, 4)):
-            p = c + R @ np.array([off * sc, -0.3 * sc]); q = c + R @ np.array([off * sc * 1.2, -(0.9 + 0.1 * (k in (1, 2))) * sc])
+            p = c + R @ np.array([off * sc, -0.3 * sc])
+            q = c + R @ np.array([off * sc * 1.2, -(0.9 + 0.1 * (k in (1, 2))) * sc])
             _capsule(d, p, q, 0.09 * sc)
         _capsule(d, c + R @ np.array([0.3 * sc, 0.1 * sc]), c + R @ np.array([0.75 * sc, -0.2 * sc]), 0.1 * sc)
         col = SKIN_PALETTE[rng.integers(len(SKIN_PALETTE))] * rng.uniform(0.7, 1.0)
         col = tuple(int(v) for v in np.clip(col, 0, 1) * 255)
     elif kind == 1:                                # bar
-        ang = rng.uniform(0, np.pi); L = s * 2; t = s * rng.uniform(0.06, 0.2)
+        ang = rng.uniform(0, np.pi)
+        L = s * 2
+        t = s * rng.uniform(0.06, 0.2)
         dx, dy = np.cos(ang) * L / 2, np.sin(ang) * L / 2
-        d.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=255, width=max(int(t), 2)); col = _rand_color(rng)
+        d.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=255, width=max(int(t), 2))
+        col = _rand_color(rng)
     else:                                          # hair-like blob with ragged edge, from the top of the head
-        n = 40; th = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        n = 40
+        th = np.linspace(0, 2 * np.pi, n, endpoint=False)
         r = s * rng.uniform(0.2, 0.4) * (1 + 0.25 * rng.uniform(-1, 1, n))
         cy = y + rng.uniform(0, 0.25) * h
         d.polygon([(cx + a * np.cos(t) * 1.3, cy + a * np.sin(t)) for a, t in zip(r, th)], fill=255)
@@ -205,54 +246,72 @@ def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
     colimg = Image.merge('RGB', [g.point((c * shade).astype(np.uint8).tolist()) for c in col])
     return m, colimg
 
+# %% ../nbs/04_synth.ipynb #fca049b0
 def degrade(rng:np.random.Generator, img:Image.Image) -> Image.Image:
     "Low-quality version of `img`: down-scale by 0.25-0.6 and back, Gaussian blur, additive noise (same size)."
-    W, H = img.size; f = rng.uniform(0.25, 0.6)
+    W, H = img.size
+    f = rng.uniform(0.25, 0.6)
     img = img.resize((max(int(W * f), 8), max(int(H * f), 8)), Image.BILINEAR).resize((W, H), Image.BILINEAR)
     if rng.random() < 0.6: img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0)))
     noise = np.rint(rng.standard_normal((H, W, 1), np.float32) * np.float32(rng.uniform(1, 8))).astype(np.int16)
     return Image.fromarray(np.clip(np.asarray(img, np.int16) + noise, 0, 255).astype(np.uint8))
 
-# %% ../nbs/04_synth.ipynb #eec9d976
+# %% ../nbs/04_synth.ipynb #6cccd368
 def _rot(axis:int, t:float) -> np.ndarray:
-    c, s = np.cos(t), np.sin(t); i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    R = np.eye(3); R[i, i] = R[j, j] = c; R[i, j], R[j, i] = -s, s
+    c, s = np.cos(t), np.sin(t)
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    R = np.eye(3)
+    R[i, i] = R[j, j] = c
+    R[i, j], R[j, i] = -s, s
     return R
 
 def euler_rotation(euler) -> np.ndarray:
-    "(yaw, pitch, roll) degrees [3] -> OpenCV rotation [3,3] (model -> camera space), as `rotation.euler_to_matrix` (numpy, no torch)."
+    """(yaw, pitch, roll) degrees [3] -> OpenCV rotation [3,3] (model -> camera space), as `rotation.euler_to_matrix`
+    (numpy, no torch)."""
     yaw, pitch, roll = np.radians(np.asarray(euler, np.float64))
     return _rot(0, -(pitch + np.pi)) @ _rot(1, -yaw) @ _rot(2, -roll)
 
+# %% ../nbs/04_synth.ipynb #4de4caf5
 def sample_image_size(rng:np.random.Generator, image_size=(200, 480)) -> tuple:
     "(W, H): W uniform in `image_size`=(min, max) (an int gives a fixed square), aspect ratio 0.75-1.33, clipped."
     if np.isscalar(image_size): return int(image_size), int(image_size)
-    lo, hi = image_size; W = int(rng.integers(lo, hi + 1))
+    lo, hi = image_size
+    W = int(rng.integers(lo, hi + 1))
     return W, int(np.clip(round(W * rng.uniform(0.75, 1.33)), lo, hi))
 
+# %% ../nbs/04_synth.ipynb #2ba8f97c
 def sample_camera(rng:np.random.Generator, R:np.ndarray, center:np.ndarray, radius:float, size:tuple) -> tuple:
-    "(model_view [4,4], projection [4,4]) DAD-3DHeads matrices for OpenCV rotation `R` [3,3], head `center` [3] and `radius` (model space)."
+    """(model_view [4,4], projection [4,4]) DAD-3DHeads matrices for OpenCV rotation `R` [3,3], head `center` [3] and
+    `radius` (model space)."""
     W, H = size
     f = max(W, H) / 2 / np.tan(np.radians(rng.uniform(20, 55)) / 2)
     cx, cy = W / 2 + rng.normal(0, 0.02 * W), H / 2 + rng.normal(0, 0.02 * H)
     s = rng.uniform(0.35, 0.8) * min(W, H)
     z = f * 2 * radius / s
-    u = rng.uniform(0.35 * s, W - 0.35 * s); v = rng.uniform(0.35 * s, H - 0.35 * s)
+    u = rng.uniform(0.35 * s, W - 0.35 * s)
+    v = rng.uniform(0.35 * s, H - 0.35 * s)
     t = z * np.array([(u - cx) / f, (v - cy) / f, 1.0]) - R @ center
     return model_view_from_camera(R, t), perspective_projection(f, size, principal=(cx, cy))
 
+# %% ../nbs/04_synth.ipynb #b8fcda9f
 def head_bbox(xy:np.ndarray, size:tuple) -> list:
     "[x, y, w, h] (original pixels) of projected head vertices [N,2], clipped to the image `size`=(W,H)."
     W, H = size
-    x0, y0 = np.clip(xy.min(0), 0, [W, H]); x1, y1 = np.clip(xy.max(0), 0, [W, H])
+    x0, y0 = np.clip(xy.min(0), 0, [W, H])
+    x1, y1 = np.clip(xy.max(0), 0, [W, H])
     return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
 
-# %% ../nbs/04_synth.ipynb #bb33e53d
+# %% ../nbs/04_synth.ipynb #ee05ba5a
 def _axis_angle(aa:np.ndarray) -> np.ndarray:
     "Axis-angle [...,3] (radians) -> rotation [...,3,3] (Rodrigues; series near 0 as `rotation.axis_angle_to_matrix`)."
-    t2 = (aa * aa).sum(-1); small = t2 < 1e-8; t2s = np.where(small, 1., t2); t = np.sqrt(t2s)
-    a = np.where(small, 1 - t2 / 6, np.sin(t) / t); b = np.where(small, 0.5 - t2 / 24, (1 - np.cos(t)) / t2s)
-    K = np.zeros(aa.shape[:-1] + (3, 3)); x, y, z = aa[..., 0], aa[..., 1], aa[..., 2]
+    t2 = (aa * aa).sum(-1)
+    small = t2 < 1e-8
+    t2s = np.where(small, 1., t2)
+    t = np.sqrt(t2s)
+    a = np.where(small, 1 - t2 / 6, np.sin(t) / t)
+    b = np.where(small, 0.5 - t2 / 24, (1 - np.cos(t)) / t2s)
+    K = np.zeros(aa.shape[:-1] + (3, 3))
+    x, y, z = aa[..., 0], aa[..., 1], aa[..., 2]
     K[..., 0, 1], K[..., 0, 2], K[..., 1, 0], K[..., 1, 2], K[..., 2, 0], K[..., 2, 1] = -z, y, z, -x, -y, x
     return np.eye(3) + a[..., None, None] * K + b[..., None, None] * (K @ K)
 
@@ -260,24 +319,33 @@ def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
     """FLAME linear blend skinning in float64: `betas` [B,K] (shape then expression), `pose` [B,J,3] axis-angle per joint,
     `arrays` from `HeadModel.lbs` -> model-space vertices [B,V,3]. Only the blendshapes some item uses are multiplied."""
     arrays = {k: np.asarray(x, np.float64) if x.dtype.kind == 'f' else x for k, x in arrays.items()}   # BLAS, no mixed types
-    B = len(betas); betas = np.asarray(betas, np.float64); vt = arrays['v_template']; V = len(vt)
+    B = len(betas)
+    betas = np.asarray(betas, np.float64)
+    vt = arrays['v_template']
+    V = len(vt)
     used = np.flatnonzero(np.any(betas != 0, 0))
     v = vt[None] + (betas[:, used] @ arrays['shapedirs'][used]).reshape(B, V, 3)
     J = arrays['J_regressor'] @ v                                  # [B,J,3]
     R = _axis_angle(np.asarray(pose, np.float64))                                    # [B,J,3,3]
     v = v + ((R[:, 1:] - np.eye(3)).reshape(B, -1) @ arrays['posedirs']).reshape(B, V, 3)
-    par = arrays['parents']; G = np.zeros((B, len(par), 4, 4)); G[..., 3, 3] = 1
+    par = arrays['parents']
+    G = np.zeros((B, len(par), 4, 4))
+    G[..., 3, 3] = 1
     for k, q in enumerate(par):                                                       # world transforms along the chain
-        local = np.zeros((B, 4, 4)); local[:, :3, :3] = R[:, k]; local[:, 3, 3] = 1
+        local = np.zeros((B, 4, 4))
+        local[:, :3, :3] = R[:, k]
+        local[:, 3, 3] = 1
         local[:, :3, 3] = J[:, k] - (J[:, q] if q >= 0 else 0)
         G[:, k] = local if q < 0 else G[:, q] @ local
     G[..., :3, 3] -= (G[..., :3, :3] @ J[..., None])[..., 0]                          # about the rest-pose joints
     T = (arrays['weights'] @ G.reshape(B, -1, 16)).reshape(B, V, 4, 4)
     return np.einsum('bvij,bvj->bvi', T[..., :3, :3], v) + T[..., :3, 3]
 
+# %% ../nbs/04_synth.ipynb #b670fe43
 @dataclass
 class HeadModel:
-    "A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3], `head_idx` [Vh], `regions`, `center` [3], `radius`, `lbs` arrays (model space)."
+    """A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3],
+    `head_idx` [Vh], `regions`, `center` [3], `radius`, `lbs` arrays (model space)."""
     layout: object
     faces: np.ndarray
     head_idx: np.ndarray
@@ -289,7 +357,7 @@ class HeadModel:
     @classmethod
     def from_layer(cls, layer, layout):
         "From a `flame.FlameLayer` and its `ParamLayout` (uses torch, once)."
-        import torch
+        import torch   # torch: main process only (SynthHeads' workers stay torch-free)
         t = lambda x: x.detach().cpu().numpy()
         V = layer.n_vertices
         arrays = dict(v_template=t(layer.v_template), shapedirs=np.ascontiguousarray(t(layer.shapedirs).reshape(V * 3, -1).T),
@@ -298,17 +366,23 @@ class HeadModel:
         lay = types.SimpleNamespace(n=layout.n, shape=layout.shape, expression=layout.expression, jaw=layout.jaw,
                                     rotation=layout.rotation)
         head = cls(lay, np.asarray(t(layer.faces), np.int32), t(layer.head_idx).astype(np.int64), {}, None, 0., arrays)
-        p0 = np.zeros((1, layout.n), np.float32); p0[0, layout.rotation] = [1, 0, 0, 0, 1, 0]
+        p0 = np.zeros((1, layout.n), np.float32)
+        p0[0, layout.rotation] = [1, 0, 0, 0, 1, 0]
         v = head.vertices(p0)
         with torch.no_grad(): lmk = layer.landmarks68(torch.as_tensor(v, dtype=torch.float32))[0].numpy()
-        v = v[0]; hv = v[head.head_idx]; c = (hv.min(0) + hv.max(0)) / 2
-        head.regions = head_regions(v, lmk, head.faces, t(layer.face_idx)); head.center = c
+        v = v[0]
+        hv = v[head.head_idx]
+        c = (hv.min(0) + hv.max(0)) / 2
+        head.regions = head_regions(v, lmk, head.faces, t(layer.face_idx))
+        head.center = c
         head.radius = float(np.linalg.norm(hv - c, axis=1).max())
         return head
 
     def vertices(self, params:np.ndarray) -> np.ndarray:
-        "FLAME vertices [B,V,3] float64 (model space, before MV; jaw is the only joint that rotates), rounded to 1e-6, for params [B, layout.n]."
-        p = np.asarray(params, np.float64); L = self.layout
+        """FLAME vertices [B,V,3] float64 (model space, before MV; jaw is the only joint that rotates), rounded to 1e-6,
+        for params [B, layout.n]."""
+        p = np.asarray(params, np.float64)
+        L = self.layout
         pose = np.zeros((len(p), len(self.lbs['parents']), 3))
         if L.jaw.stop > L.jaw.start: pose[:, 2] = p[:, L.jaw]                          # joints: global, neck, jaw, eyes
         return np.round(lbs_numpy(np.concatenate([p[:, L.shape], p[:, L.expression]], 1), pose, self._lbs64()), 6)
@@ -321,19 +395,23 @@ class HeadModel:
 
     def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != '_f64'}
 
+# %% ../nbs/04_synth.ipynb #3f3c4db1
 def load_head_model(flame_dir=None) -> HeadModel:
-    "`HeadModel` for a FLAME-format folder (None: `flame.find_flame_dir` -> the default head); built with torch in this process."
-    from trans3dhead.flame import FlameLayer, ParamLayout
+    """`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch
+    in this process."""
+    from trans3dhead.flame import FlameLayer, ParamLayout   # torch: main process only (SynthHeads' workers stay torch-free)
     layout = ParamLayout()
     return HeadModel.from_layer(FlameLayer(flame_dir, layout=layout), layout)
 
-# %% ../nbs/04_synth.ipynb #b06f6e95
+# %% ../nbs/04_synth.ipynb #30681c17
 SPLITS = ('train', 'val', 'test')
+
 CHUNK = 8
 
 @dataclass
 class SynthItem:
-    "One rendered item: `image` PIL RGB, `vertices` [V,3] model space, `model_view`/`projection` [4,4], `bbox` [x,y,w,h] px, `attributes` dict."
+    """One rendered item: `image` PIL RGB, `vertices` [V,3] model space, `model_view`/`projection` [4,4], `bbox`
+    [x,y,w,h] px, `attributes` dict."""
     image: Image.Image
     vertices: np.ndarray
     model_view: np.ndarray
@@ -342,20 +420,24 @@ class SynthItem:
     attributes: dict
     mask: np.ndarray = None
 
+# %% ../nbs/04_synth.ipynb #97f66a8d
 def item_rng(seed:int, split:str, index:int) -> np.random.Generator:
     "The random generator of item `index` of `split` (independent of every other item)."
     return np.random.default_rng([int(seed), SPLITS.index(split), int(index)])
 
+# %% ../nbs/04_synth.ipynb #0f0ba0aa
 def sample_item_params(seed, split, index, layout) -> tuple:
     "(rng positioned after the FLAME draw, FLAME params [n], expression flag) for one item."
     rng = item_rng(seed, split, index)
     p, expressive = sample_flame_params(rng, layout)
     return rng, p, expressive
 
+# %% ../nbs/04_synth.ipynb #75a4111b
 def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, vertices:np.ndarray,
                 expressive:bool, image_size=(200, 480)) -> SynthItem:
     "Render one item from model-space `vertices` [V,3] (the FLAME output) with appearance/camera drawn from `rng`."
-    size = sample_image_size(rng, image_size); W, H = size
+    size = sample_image_size(rng, image_size)
+    W, H = size
     euler = sample_pose(rng)
     mv, P = sample_camera(rng, euler_rotation(euler), head.center, head.radius, size)
     lights, standard = sample_lights(rng)
@@ -379,7 +461,7 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
              'occlusions': occluded, 'pose': pose_category(euler), 'standard light': standard}
     return SynthItem(img, vertices, mv, P, bbox, attrs, mask)
 
-# %% ../nbs/04_synth.ipynb #8a9e7ff3
+# %% ../nbs/04_synth.ipynb #2af7f7d2
 try: import orjson
 except ImportError: orjson = None
 
@@ -389,26 +471,35 @@ def _json_bytes(obj) -> bytes:
     return json.dumps(obj, separators=(',', ':'), default=lambda a: np.asarray(a).tolist()).encode()
 
 def annotation_dict(item:SynthItem) -> dict:
-    "DAD-3DHeads annotation: {'vertices' [V,3], 'model_view_matrix' [4,4], 'projection_matrix' [4,4]} as float64 arrays (vertices rounded to 1e-6)."
+    """DAD-3DHeads annotation: {'vertices' [V,3], 'model_view_matrix' [4,4], 'projection_matrix' [4,4]} as float64
+    arrays (vertices rounded to 1e-6)."""
     f = lambda a: np.ascontiguousarray(a, np.float64)
     return {'vertices': f(np.round(f(item.vertices), 6)), 'model_view_matrix': f(item.model_view),
             'projection_matrix': f(item.projection)}
 
+# %% ../nbs/04_synth.ipynb #e231a8fe
 def _png_chunk(tag:bytes, data:bytes) -> bytes:
     return struct.pack('>I', len(data)) + tag + data + struct.pack('>I', zlib.crc32(tag + data))
 
 def png_bytes(img:Image.Image, level:int=1) -> bytes:
     "An 8-bit RGB PNG file of `img` (rows filtered with PNG's Up filter, zlib `level`)."
-    a = np.asarray(img.convert('RGB'), np.uint8); H, W, _ = a.shape; rows = a.reshape(H, W * 3)
-    raw = np.empty((H, W * 3 + 1), np.uint8); raw[:, 0] = 2                       # filter type 2: Up
-    raw[0, 1:] = rows[0]; np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])      # mod 256
+    a = np.asarray(img.convert('RGB'), np.uint8)
+    H, W, _ = a.shape
+    rows = a.reshape(H, W * 3)
+    raw = np.empty((H, W * 3 + 1), np.uint8)
+    raw[:, 0] = 2                       # filter type 2: Up
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])      # mod 256
     return (b'\x89PNG\r\n\x1a\n' + _png_chunk(b'IHDR', struct.pack('>IIBBBBB', W, H, 8, 2, 0, 0, 0))
             + _png_chunk(b'IDAT', zlib.compress(raw.tobytes(), level)) + _png_chunk(b'IEND', b''))
 
+# %% ../nbs/04_synth.ipynb #216b78b2
 def item_id(split:str, index:int) -> str: return f"synth_{split}_{index:07d}"
 
+# %% ../nbs/04_synth.ipynb #90173214
 def write_item(item:SynthItem, root:Path, split:str, index:int) -> dict:
-    "Write image and annotation (test: into `test_gt/`) under `root`; return the `<split>.json` entry (paths relative to `root`)."
+    """Write image and annotation (test: into `test_gt/`) under `root`; return the `<split>.json` entry (paths relative
+    to `root`)."""
     iid = item_id(split, index)
     img_rel = f"{split}/images/{iid}.png"
     (root / img_rel).write_bytes(png_bytes(item.image))
@@ -419,8 +510,9 @@ def write_item(item:SynthItem, root:Path, split:str, index:int) -> dict:
     if split != 'val': entry['attributes'] = item.attributes
     return entry
 
-# %% ../nbs/04_synth.ipynb #025ff5ae
+# %% ../nbs/04_synth.ipynb #c583a52c
 _HEADS, _RENDERERS = {}, {}
+
 _WORKER_ENV = {'LP_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
 
 def get_head(flame_dir=None) -> HeadModel:
@@ -429,9 +521,12 @@ def get_head(flame_dir=None) -> HeadModel:
     if key not in _HEADS: _HEADS[key] = load_head_model(flame_dir)
     return _HEADS[key]
 
+# %% ../nbs/04_synth.ipynb #e232129c
 def _renderer() -> MeshRenderer:
     pid = os.getpid()
-    if pid not in _RENDERERS: _RENDERERS.clear(); _RENDERERS[pid] = MeshRenderer(shading='vertex')
+    if pid not in _RENDERERS:
+        _RENDERERS.clear()
+        _RENDERERS[pid] = MeshRenderer(shading='vertex')
     return _RENDERERS[pid]
 
 def _init_worker(flame_dir, head):
@@ -447,6 +542,7 @@ def render_block(args) -> list:
     return [write_item(render_item(head, renderer, rng, verts[k], ex, image_size), Path(root), split, start + k)
             for k, (rng, _, ex) in enumerate(draws)]
 
+# %% ../nbs/04_synth.ipynb #799a480c
 def worker_pool(workers:int, flame_dir, head:HeadModel):
     "A pool of `workers` spawned processes holding `head`, with one thread each for llvmpipe / BLAS."
     old = {k: os.environ.get(k) for k in _WORKER_ENV}
@@ -457,6 +553,7 @@ def worker_pool(workers:int, flame_dir, head:HeadModel):
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
+# %% ../nbs/04_synth.ipynb #a0f314c7
 def synth_blocks(counts:dict, seed, root, flame_dir, image_size) -> list:
     "Fixed blocks of `CHUNK` items per split (independent of the number of workers)."
     return [(s, a, min(a + CHUNK, n), seed, str(root), flame_dir, image_size)
@@ -491,11 +588,9 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
     if not np.isscalar(image_size) and not (8 <= image_size[0] <= image_size[1]):
         raise ConfigError(f"image_size must be (min, max) with 8 <= min <= max, got {image_size}.")
     if flame_dir is not None:
-        from trans3dhead.flame import find_flame_dir
         flame_dir = str(find_flame_dir(flame_dir))          # fails early with FlameFilesError
     tmp = _prepare_root(root, overwrite)
     blocks = synth_blocks(counts, seed, tmp, flame_dir, image_size)
-    from tqdm.auto import tqdm
     bar = tqdm(total=sum(counts.values()), desc='SynthHeads', disable=not progress, unit='img')
     entries = {s: [] for s in SPLITS}
     def collect(res):
@@ -520,11 +615,13 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
 
 # %% ../nbs/04_synth.ipynb #08e8441b
 def check_item(root, entry:dict, head:HeadModel, renderer:MeshRenderer|None=None) -> dict:
-    "Re-render an annotated item from its json: {'max_px': GL vs `flame.project_model_view` [px], 'n_drawn', 'covered', 'visible': head vertices in the mask / visible}."
-    import torch
-    from trans3dhead.flame import project_model_view
-    from trans3dhead.render import projection_agreement, visible_mask_coverage
-    renderer = renderer or MeshRenderer(); root = Path(root)
+    """Re-render an annotated item from its json: {'max_px': GL vs `flame.project_model_view` [px], 'n_drawn',
+    'covered', 'visible': head vertices in the mask / visible}."""
+    import torch   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.spaces import project_model_view   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.render import projection_agreement, visible_mask_coverage   # with the torch imports above
+    renderer = renderer or MeshRenderer()
+    root = Path(root)
     a = json.loads((root / entry['annotation_path']).read_text())
     W, H = Image.open(root / entry['img_path']).size
     v, mv, P = (np.array(a[k]) for k in ('vertices', 'model_view_matrix', 'projection_matrix'))
@@ -539,16 +636,20 @@ def check_item(root, entry:dict, head:HeadModel, renderer:MeshRenderer|None=None
 # %% ../nbs/04_synth.ipynb #4d4874f7
 def show_synth(root, split:str='train', n:int=8, flame_dir=None, ncols:int=4):
     "Grid of `n` items of a SynthHeads/DAD-3DHeads `split` with the reprojected 68 landmarks and the bbox."
-    import torch, matplotlib.pyplot as plt
-    from trans3dhead.flame import FlameLayer, project_model_view
-    root = Path(root); items = json.loads((root / split / f"{split}.json").read_text())[:n]
+    import torch, matplotlib.pyplot as plt   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.flame import FlameLayer   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.spaces import project_model_view   # torch: main process only (SynthHeads' workers stay torch-free)
+    root = Path(root)
+    items = json.loads((root / split / f"{split}.json").read_text())[:n]
     layer = FlameLayer(flame_dir)
     nrows = (len(items) + ncols - 1) // ncols
     fig, axs = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)
     for ax in axs.ravel(): ax.axis('off')
     for e, ax in zip(items, axs.ravel()):
-        im = Image.open(root / e['img_path']); ax.imshow(im)
-        x, y, w, h = e['bbox']; ax.add_patch(plt.Rectangle((x, y), w, h, fill=False, ec='y', lw=1))
+        im = Image.open(root / e['img_path'])
+        ax.imshow(im)
+        x, y, w, h = e['bbox']
+        ax.add_patch(plt.Rectangle((x, y), w, h, fill=False, ec='y', lw=1))
         if e.get('annotation_path'):
             a = json.loads((root / e['annotation_path']).read_text())
             t = lambda k: torch.tensor(a[k], dtype=torch.float32)[None]
@@ -571,10 +672,10 @@ def main(root:Param("Output folder (created; must be empty unless --overwrite)",
          max_size:Param("Largest image side (px)", int)=480,
          overwrite:Param("Replace an existing data set in ROOT", store_true)=False):
     "Render SynthHeads, a synthetic head data set in DAD-3DHeads' on-disk format."
-    import sys
     try:
         out = generate_synthheads(root, n_train, n_val, n_test, seed=seed, flame_dir=flame_dir, workers=workers,
                                   image_size=(min_size, max_size), overwrite=overwrite)
     except Trans3DHeadError as e:
-        print(f"trans3dhead_synth: error: {e}", file=sys.stderr); sys.exit(2)
+        print(f"trans3dhead_synth: error: {e}", file=sys.stderr)
+        sys.exit(2)
     print(f"SynthHeads written to {out}")

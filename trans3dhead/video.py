@@ -5,6 +5,7 @@
 # %% ../nbs/18_video.ipynb #a3c47fbb
 from __future__ import annotations
 import csv, io, json, math, sys
+import matplotlib.pyplot as plt
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -28,11 +29,12 @@ __all__ = ['VIDEO_EXTS', 'CSV_COLUMNS', 'smoothing_factor', 'OneEuroFilter', 'Po
            'predict_video', 'frame_record', 'csv_text', 'annotate_frame', 'save_video_predictions', 'run_predict_video',
            'jitter', 'lag_frames', 'synth_head_clip', 'sinusoid_poses', 'simulate_predictions', 'smoothing_report']
 
-# %% ../nbs/18_video.ipynb #d200df59
+# %% ../nbs/18_video.ipynb #602e4281
 def smoothing_factor(te, cutoff):
     "α of an exponential smoother with cut-off `cutoff` (Hz, scalar or array) for a sampling period `te` (s)."
     return 1. / (1. + 1. / (2 * math.pi * np.asarray(cutoff, dtype=np.float64) * te))
 
+# %% ../nbs/18_video.ipynb #a633d095
 class OneEuroFilter:
     "One Euro filter of an array signal (any fixed shape), element-wise; call with (x, t in seconds) per sample."
     def __init__(self, min_cutoff: float = 1., beta: float = 5., d_cutoff: float = 1.):
@@ -98,7 +100,7 @@ def noisy_face(landmarks, rotation, box, source: str = 'sim') -> FacePrediction:
                           landmarks_mesh=lm.copy(), vertices=np.zeros((0, 3)), faces=np.zeros((0, 3), np.int64),
                           rotation=R, euler=_np64(matrix_to_euler(torch.as_tensor(R)[None])[0]), params=np.zeros(0))
 
-# %% ../nbs/18_video.ipynb #f11c53b5
+# %% ../nbs/18_video.ipynb #8b4efe61
 def track_box(f: FacePrediction, head_idx=None) -> np.ndarray:
     "Next frame's head box `[4]` (x, y, w, h, original px): the extent of the predicted head vertices (or landmarks)."
     pts = f.vertices[:, :2] if len(f.vertices) else f.landmarks
@@ -106,6 +108,7 @@ def track_box(f: FacePrediction, head_idx=None) -> np.ndarray:
     lo, hi = pts.min(0), pts.max(0)
     return np.array([*lo, *(hi - lo)], dtype=np.float64)
 
+# %% ../nbs/18_video.ipynb #775fc696
 def lost_reason(f: FacePrediction, box, prev_box, size, min_px: float = 8., min_inside: float = 0.5,
                 max_scale: float = 2., max_disagree: float = 0.25) -> str | None:
     "Why the track is lost (short text) or None: `box` the new head box `[4]`, `prev_box` the one used, `size` (W, H)."
@@ -121,7 +124,7 @@ def lost_reason(f: FacePrediction, box, prev_box, size, min_px: float = 8., min_
     if d > max_disagree: return f"landmarks and mesh disagree ({d:.2f} head sizes)"
     return None
 
-# %% ../nbs/18_video.ipynb #5d212190
+# %% ../nbs/18_video.ipynb #78a6357d
 VIDEO_EXTS = ('.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.ts')
 
 def _open(path):
@@ -142,6 +145,7 @@ def video_fps(path) -> float:
         r = c.streams.video[0].average_rate or c.streams.video[0].guessed_rate
         return float(r) if r else 30.
 
+# %% ../nbs/18_video.ipynb #f7eb7387
 def video_frames(path):
     "Yield `(index, time s, frame [H,W,3] uint8 RGB)` of the first video stream of `path`; `DataError` if unreadable."
     fps, n = video_fps(path), 0
@@ -156,6 +160,7 @@ def video_frames(path):
                             ) from None
     if n == 0: raise DataError(f"{path}: the video has no frames")
 
+# %% ../nbs/18_video.ipynb #5b77da18
 def is_video(path) -> bool:
     "True for an existing file with a video extension (`VIDEO_EXTS`), or a non-image file PyAV finds a video stream in."
     p = Path(path)
@@ -166,6 +171,7 @@ def is_video(path) -> bool:
             return bool(c.streams.video) and not (c.format.name == 'image2' or c.format.name.endswith('_pipe'))
     except (av.FFmpegError, OSError, ValueError): return False
 
+# %% ../nbs/18_video.ipynb #d620d1a5
 def write_video(path, frames, fps: float = 30., crf: int = 20) -> Path:
     "Encode `frames` (iterable of `[H,W,3]` uint8 RGB, one size) to H.264 MP4 at `path`, atomically. Returns `path`."
     def write(f):
@@ -181,7 +187,7 @@ def write_video(path, frames, fps: float = 30., crf: int = 20) -> Path:
             for p in s.encode(): c.mux(p)
     return atomic_write(path, write)
 
-# %% ../nbs/18_video.ipynb #e768d8c2
+# %% ../nbs/18_video.ipynb #49532b66
 def track_video(path, model, box=None, detector='auto', smooth: bool = True, min_cutoff: float = 1.,
                 beta: float = 5., d_cutoff: float = 1., flame_dir=None, device=None):
     """Yield `(index, time s, frame [H,W,3], raw FacePrediction, smoothed FacePrediction, status)` for video `path`.
@@ -203,6 +209,7 @@ def track_video(path, model, box=None, detector='auto', smooth: bool = True, min
         why = lost_reason(raw, nxt, raw.box, (frame.shape[1], frame.shape[0]))
         use, status = (None, f'detect ({why})') if why else (nxt, 'track')
 
+# %% ../nbs/18_video.ipynb #cafc04a0
 @dataclass
 class VideoPrediction:
     "Per-frame results of a video: `frames` (index), `times` (s), `raw` and `faces` (smoothed) predictions, `status`."
@@ -214,12 +221,13 @@ class VideoPrediction:
     faces: list
     status: list
 
+# %% ../nbs/18_video.ipynb #2345e223
 def predict_video(path, model, **kwargs) -> VideoPrediction:
     "All frames of `track_video(path, model, **kwargs)` in memory (meshes included: for short clips; the CLI streams)."
     rows = [r for r in track_video(path, model, **kwargs)]
     return VideoPrediction(str(path), video_fps(path), *[[r[k] for r in rows] for k in (0, 1, 3, 4, 5)])
 
-# %% ../nbs/18_video.ipynb #af7b01d1
+# %% ../nbs/18_video.ipynb #8561a13e
 CSV_COLUMNS = (['frame', 'time', 'tracking', 'box_x', 'box_y', 'box_w', 'box_h', 'yaw', 'pitch', 'roll']
                + [f'r{i}{j}' for i in range(3) for j in range(3)] + [f'{c}{k}' for k in range(68) for c in 'xy'])
 
@@ -229,6 +237,7 @@ def frame_record(index: int, time: float, f: FacePrediction, status: str) -> dic
     return dict(frame=index, time=round(time, 6), tracking=status,
                 **{k: r[k] for k in ('box', 'euler_yaw_pitch_roll_deg', 'rotation', 'landmarks')})
 
+# %% ../nbs/18_video.ipynb #29d55c0b
 def csv_text(records: list) -> str:
     "CSV text (header `CSV_COLUMNS`, one row per `frame_record`)."
     s = io.StringIO()
@@ -239,9 +248,9 @@ def csv_text(records: list) -> str:
                     *np.ravel(r['rotation']), *np.ravel(r['landmarks'])])
     return s.getvalue()
 
+# %% ../nbs/18_video.ipynb #403a04e7
 def annotate_frame(frame, face: FacePrediction, fig=None) -> np.ndarray:
     "`draw_prediction` of `face` on `frame` `[H,W,3]` -> the drawing `[H,W,3]` uint8, the frame's size (reuses `fig`)."
-    import matplotlib.pyplot as plt
     H, W = frame.shape[:2]
     f = fig if fig is not None else plt.figure()
     f.clear()
@@ -253,11 +262,10 @@ def annotate_frame(frame, face: FacePrediction, fig=None) -> np.ndarray:
     if fig is None: plt.close(f)
     return np.pad(a, ((0, max(H - a.shape[0], 0)), (0, max(W - a.shape[1], 0)), (0, 0)), mode='edge')[:H, :W].copy()
 
-# %% ../nbs/18_video.ipynb #13db39fe
+# %% ../nbs/18_video.ipynb #d05cdacb
 def save_video_predictions(path, model, out, draw: bool = True, box=None, detector='auto', smooth: bool = True,
                            min_cutoff: float = 1., beta: float = 5., flame_dir=None, device=None) -> list[Path]:
     "Track video `path` and write `<stem>_annotated.mp4` (if `draw`), `<stem>.json` and `<stem>.csv` into folder `out`."
-    import matplotlib.pyplot as plt
     path, out = Path(path), Path(out)
     records, size = [], []
     def drawn(fig):
@@ -279,6 +287,7 @@ def save_video_predictions(path, model, out, draw: bool = True, box=None, detect
     written.append(atomic_write_text(out / f'{path.stem}.csv', csv_text(records)))
     return written
 
+# %% ../nbs/18_video.ipynb #f9024802
 def run_predict_video(videos, model, out, box=None, flame_dir=None, draw: bool = True, smooth: bool = True,
                       min_cutoff: float = 1., beta: float = 5.) -> int:
     "The console script's work for video files; returns its exit status (0 all done, 2 some videos failed)."
@@ -293,11 +302,12 @@ def run_predict_video(videos, model, out, box=None, flame_dir=None, draw: bool =
         print(f"{v}: {json.loads(written[-2].read_text())['n_frames']} frame(s) -> {', '.join(map(str, written))}")
     return 2 if failed else 0
 
-# %% ../nbs/18_video.ipynb #0cc0a6c4
+# %% ../nbs/18_video.ipynb #c5b3eae1
 def jitter(x) -> float:
     "RMS of the second difference over time (axis 0) of a trajectory `[T, ...]`."
     return float(np.sqrt((np.diff(np.asarray(x, dtype=np.float64), 2, axis=0) ** 2).mean()))
 
+# %% ../nbs/18_video.ipynb #7d5856a3
 def lag_frames(y, truth, max_lag: int = 5) -> float:
     "Frames by which trajectory `y` `[T, ...]` trails `truth` `[T, ...]` (cross-correlation peak, sub-frame)."
     y, g = (np.asarray(a, dtype=np.float64).reshape(len(a), -1) for a in (y, truth))
@@ -311,7 +321,7 @@ def lag_frames(y, truth, max_lag: int = 5) -> float:
     if 0 < i < len(ks) - 1: return float(ks[i] + (c[i - 1] - c[i + 1]) / (2 * (c[i - 1] - 2 * c[i] + c[i + 1])))
     return float(ks[i])
 
-# %% ../nbs/18_video.ipynb #204d9872
+# %% ../nbs/18_video.ipynb #242176b1
 def synth_head_clip(eulers, size: int = 128, seed: int = 0, flame_dir=None, fps: float = 30.) -> dict:
     """Render one SynthHeads head at poses `eulers` `[T,3]` (yaw, pitch, roll deg) with a fixed camera.
     -> dict(frames `[T,S,S,3]` uint8, landmarks `[T,68,2]` px, rotation `[T,3,3]`, times `[T]` s)."""
@@ -337,12 +347,13 @@ def synth_head_clip(eulers, size: int = 128, seed: int = 0, flame_dir=None, fps:
     return dict(frames=np.stack(frames), landmarks=np.stack(lmks), rotation=np.stack(rots),
                 times=np.arange(len(frames)) / fps)
 
+# %% ../nbs/18_video.ipynb #a345672b
 def sinusoid_poses(n: int = 60, yaw: float = 30., pitch: float = 12., period: float = 60.) -> np.ndarray:
     "Poses `[n,3]` (yaw, pitch, roll deg): `yaw`·sin(2πt/period), `pitch`·sin(4πt/period + 1), 0."
     t = np.arange(n)
     return np.stack([yaw * np.sin(2 * np.pi * t / period), pitch * np.sin(4 * np.pi * t / period + 1), 0 * t], 1)
 
-# %% ../nbs/18_video.ipynb #d4d706bd
+# %% ../nbs/18_video.ipynb #01d8d5fd
 def simulate_predictions(clip: dict, lmk_sigma: float = 1.5, rot_sigma: float = 2., seed: int = 0) -> list:
     "Predictions around `synth_head_clip`'s truth: landmarks + N(0, `lmk_sigma` px), rotation · R(N(0, `rot_sigma`°))."
     rng = np.random.default_rng(seed)
@@ -353,6 +364,7 @@ def simulate_predictions(clip: dict, lmk_sigma: float = 1.5, rot_sigma: float = 
         out.append(noisy_face(lm + rng.normal(0, lmk_sigma, lm.shape), dR @ R, box))
     return out
 
+# %% ../nbs/18_video.ipynb #1f977722
 def smoothing_report(clip: dict, faces: list, smoother: PoseSmoother) -> dict:
     "Jitter and lag of landmarks `[T,68,2]` (px) and yaw (deg), raw and smoothed, against `clip`'s truth."
     sm = [smoother(f, t) for f, t in zip(faces, clip['times'])]

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import torch                                                          # noqa: E402
 from trans3dhead.files import atomic_write_text                       # noqa: E402
-from trans3dhead.flame import FlameLayer, PARAM_LAYOUTS, to_crop_pixels   # noqa: E402
+from trans3dhead.flame import FlameLayer, PARAM_LAYOUTS   # noqa: E402
+from trans3dhead.spaces import to_crop_pixels
 from trans3dhead.losses import MultiInfoLoss                          # noqa: E402
 from trans3dhead.model import preset, build_model, init_param_bias    # noqa: E402
 
@@ -33,7 +34,9 @@ class Run:
     def save(self): atomic_write_text(self.out, json.dumps(self.res, indent=1, default=str) + '\n')
     def step(self, name, fn, need=0):
         "Run fn() -> dict into res[name]; an error or too little time left is recorded instead."
-        if self.left() < need: self.res[name] = dict(skipped=f'{self.left():.0f} s left, needs ~{need} s'); return
+        if self.left() < need:
+            self.res[name] = dict(skipped=f'{self.left():.0f} s left, needs ~{need} s')
+            return
         t = time.monotonic()
         try: self.res[name] = fn()
         except Exception as e:
@@ -54,7 +57,10 @@ def timed(fn, dev, reps, warmup=2):
     sync(dev)
     ts = []
     for _ in range(reps):
-        t = time.perf_counter(); fn(); sync(dev); ts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fn()
+        sync(dev)
+        ts.append(time.perf_counter() - t)
     return statistics.median(ts)
 
 
@@ -96,7 +102,9 @@ def throughput(model, dev, crop, batches, reps, compiled=False, left=lambda: flo
         def f(x=images(bs, crop, dev)):
             with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16): return model(x)
         try:
-            t0 = time.perf_counter(); f(); sync(dev)
+            t0 = time.perf_counter()
+            f()
+            sync(dev)
             first = time.perf_counter() - t0
             res[f'b{bs}_img_s'] = round(bs / timed(f, dev, reps), 1)
             if compiled: res[f'b{bs}_first_call_s'] = round(first, 1)
@@ -114,7 +122,8 @@ def latency(model, dev, crop, reps):
     res = dict(eager_b1_ms=round(timed(f, dev, reps, warmup=5) * 1e3, 2))
     if dev.type != 'cuda': return dict(res, cuda_graph='not on CPU')
     try:
-        s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(s):
             for _ in range(3): f()
         torch.cuda.current_stream().wait_stream(s)

@@ -15,7 +15,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 def flame_layer(n_params=413):
     "The package's FlameLayer on the FLAME folder found by find_flame_dir, else on make_tiny_flame's model."
-    from trans3dhead.flame import FlameLayer, PARAM_LAYOUTS, make_tiny_flame
+    from trans3dhead.flame import FlameLayer, PARAM_LAYOUTS
+    from trans3dhead.testing import make_tiny_flame
     from trans3dhead.errors import Trans3DHeadError
     try: return FlameLayer(None, PARAM_LAYOUTS[n_params]), 'found FLAME folder'
     except Trans3DHeadError:
@@ -48,14 +49,18 @@ def timings(ms, x, reps):
         for m in ms.values(): m(x)                      # warm-up
         for _ in range(reps):
             for k, m in ms.items():
-                t0 = time.perf_counter(); m(x); t[k].append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                m(x)
+                t[k].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in t.items()}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--reps', type=int, default=3); ap.add_argument('--batches', type=int, nargs='+', default=[1, 32])
-    ap.add_argument('--backbone', default='resnet50'); ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--batches', type=int, nargs='+', default=[1, 32])
+    ap.add_argument('--backbone', default='resnet50')
+    ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--size', type=int, default=256)
     a = ap.parse_args()
     if a.threads > 0: torch.set_num_threads(a.threads)

@@ -33,15 +33,19 @@ def latency(model, session, x, threads, reps):
     with torch.no_grad():
         for i in range(reps + 3):
             for k, f in (('torch', lambda: model(x)), ('onnx', lambda: run_onnx(session, x))):
-                t0 = time.perf_counter(); f(); dt = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                f()
+                dt = time.perf_counter() - t0
                 if i >= 3: t[k].append(dt)
     return {k: statistics.median(v) for k, v in t.items()}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--threads', type=int, nargs='+', default=[1, 2])
-    ap.add_argument('--configs', nargs='+', default=['cpu', 'paper']); ap.add_argument('--out', default=str(OUT))
+    ap.add_argument('--reps', type=int, default=20)
+    ap.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    ap.add_argument('--configs', nargs='+', default=['cpu', 'paper'])
+    ap.add_argument('--out', default=str(OUT))
     a = ap.parse_args()
     from trans3dhead.model import build_model
     from trans3dhead.export import export_onnx, onnx_session

@@ -37,12 +37,16 @@ def measure(form, n, d, side, bs, reps):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--n', type=int, default=68); ap.add_argument('--d', type=int, default=256)
-    ap.add_argument('--side', type=int, default=8); ap.add_argument('--bs', type=int, default=32)
-    ap.add_argument('--reps', type=int, default=5); ap.add_argument('--child', default=None)
+    ap.add_argument('--n', type=int, default=68)
+    ap.add_argument('--d', type=int, default=256)
+    ap.add_argument('--side', type=int, default=8)
+    ap.add_argument('--bs', type=int, default=32)
+    ap.add_argument('--reps', type=int, default=5)
+    ap.add_argument('--child', default=None)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(measure(a.child, a.n, a.d, a.side, a.bs, a.reps))); return
+        print(json.dumps(measure(a.child, a.n, a.d, a.side, a.bs, a.reps)))
+        return
     res = {}
     for form in ('eq2', 'eq3'):
         cmd = [sys.executable, __file__, '--child', form] + [f'--{k}={getattr(a, k)}' for k in ('n', 'd', 'side', 'bs', 'reps')]

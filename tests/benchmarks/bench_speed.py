@@ -28,7 +28,9 @@ def median_s(f, reps):
     f()
     ts = []
     for _ in range(reps):
-        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t0)
     return statistics.median(ts)
 
 
@@ -172,14 +174,17 @@ def int8_cost(model, root, note):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT / 'nbs' / 'benchmarks' / 'speed.json'))
-    ap.add_argument('--reps', type=int, default=9); ap.add_argument('--reps32', type=int, default=3)
+    ap.add_argument('--reps', type=int, default=9)
+    ap.add_argument('--reps32', type=int, default=3)
     ap.add_argument('--batch', type=int, default=32)
     ap.add_argument('--model', help='an exported mobile model folder (trans3dhead_train) for the int8 accuracy rows')
-    ap.add_argument('--peer', choices=list(PEERS)); ap.add_argument('--image')
+    ap.add_argument('--peer', choices=list(PEERS))
+    ap.add_argument('--image')
     ap.add_argument('--box', type=float, nargs=4)
     a = ap.parse_args()
     if a.peer:                                            # inside a peer's venv: print one JSON line
-        print(json.dumps(globals()[f'peer_{a.peer}'](a.image, a.box, a.reps, a.batch))); return
+        print(json.dumps(globals()[f'peer_{a.peer}'](a.image, a.box, a.reps, a.batch)))
+        return
     sys.path.insert(0, str(HERE))
     import torch
     from bench_models import flame_layer
@@ -204,11 +209,12 @@ def main():
     res['rows'] += [run_peer(p, root / item['img_path'], item['bbox'], a.reps, a.batch) for p in PEERS]
     res['mobile_sweep'] = mobile_sweep(fl, a.reps)
     if a.model:
-        from trans3dhead.learner import load_model
+        from trans3dhead.checkpoint import load_model
         model, note = load_model(a.model), f'trained: {a.model}'
     else: model, note = mobile, f"untrained mobile preset ({'ImageNet' if have_mb else 'random'} backbone)"
     res['int8'] = int8_cost(model, root, note)
-    print(speed_table(res)); print(res['machine'])
+    print(speed_table(res))
+    print(res['machine'])
     for r in res['rows']:
         if r.get('note'): print(f"  {r['name']}: {r['note']}")
     print(json.dumps(res['int8'], indent=1))

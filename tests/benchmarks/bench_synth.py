@@ -14,7 +14,9 @@ def main(n=200, workers=2, flame_dir=None):
     tmp = Path(tempfile.mkdtemp())
     try:
         generate_synthheads(tmp / 'warm', 2 * workers, 0, 0, flame_dir=flame_dir, workers=1, progress=False)  # build caches
-        load = os.getloadavg()[0]; c = _cpu(); t = time.perf_counter()
+        load = os.getloadavg()[0]
+        c = _cpu()
+        t = time.perf_counter()
         generate_synthheads(tmp / 'bench', n, 0, 0, seed=1, flame_dir=flame_dir, workers=workers, progress=False)
         dt, cpu = time.perf_counter() - t, _cpu() - c
         print(f"SynthHeads: {n} images in {dt:.1f} s with {workers} workers: {n / dt:.1f} images/s (incl. worker start-up); "
