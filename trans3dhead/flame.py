@@ -100,15 +100,18 @@ class FlameLayer(nn.Module):
         return verts
 
     def forward(self, params: torch.Tensor) -> FlameOutput:
-        "params [B, layout.n] -> FlameOutput."
+        """params [B, layout.n] -> FlameOutput, in float32 even inside an autocast (bf16/fp16) region: half precision
+        would round the vertices to ~0.5 crop pixels, the size of the differences the paper's ablations measure."""
         L = self.layout
         if params.ndim != 2 or params.shape[1] != L.n:
             raise ConfigError(f'FlameLayer expects parameters [B, {L.n}] for {L}, got {tuple(params.shape)}.')
-        verts = self.lbs_vertices(params)
-        R = rot6d_to_matrix(params[:, L.rotation])
-        posed = pose_orthographic(verts, R, params[:, L.scale], params[:, L.translation])
-        return FlameOutput(vertices=verts, rotation=R, euler=matrix_to_euler(R), posed=posed,
-                           projected=to_crop_pixels(posed, self.crop_size))
+        with torch.autocast(params.device.type, enabled=False):
+            params = params.float()
+            verts = self.lbs_vertices(params)
+            R = rot6d_to_matrix(params[:, L.rotation])
+            posed = pose_orthographic(verts, R, params[:, L.scale], params[:, L.translation])
+            return FlameOutput(vertices=verts, rotation=R, euler=matrix_to_euler(R), posed=posed,
+                               projected=to_crop_pixels(posed, self.crop_size))
 
     def landmarks68(self, verts: torch.Tensor) -> torch.Tensor:
         "68 landmarks [B,68,D] of a mesh [B,V,D] in any space (17 contour + 51 static)."

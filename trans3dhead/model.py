@@ -178,9 +178,9 @@ class Trans3DHead(nn.Module):
         out = ModelOutput(params=params_layers[-1], flame=self.flame(params_layers[-1]), params_layers=params_layers)
         if self.landmark_branch is not None:
             layers, res = self.landmark_branch(mem, pos)
-            out.landmarks_layers = to_crop_pixels(layers, self.crop_size)
+            out.landmarks_layers = to_crop_pixels(layers.float(), self.crop_size)   # float32 under autocast too
             out.landmarks = out.landmarks_layers[-1]
-            out.residuals = None if res is None else res * (self.crop_size / 2)
+            out.residuals = None if res is None else res.float() * (self.crop_size / 2)
         return out
 
 # %% ../nbs/10_model.ipynb #910f9a16
