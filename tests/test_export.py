@@ -4,7 +4,7 @@ import json, subprocess, sys
 import numpy as np, pytest, torch
 
 EXPORT = "from trans3dhead.export import main\nmain()\n"
-PREDICT = "from trans3dhead.inference import main\nmain()\n"
+PREDICT = "from trans3dhead.video import main\nmain()\n"
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):

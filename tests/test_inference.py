@@ -5,7 +5,7 @@ import json, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest, torch
 
-SCRIPT = "from trans3dhead.inference import main\nmain()\n"
+SCRIPT = "from trans3dhead.video import main\nmain()\n"
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):

@@ -3,7 +3,7 @@ and lags it by at most one frame; the console script on a clip end to end; bad v
 import csv, json, subprocess, sys
 import av, numpy as np, pytest, torch
 
-SCRIPT = "from trans3dhead.inference import main\nmain()\n"
+SCRIPT = "from trans3dhead.video import main\nmain()\n"
 N = 8                                                                            # frames through the real pipeline
 
 @pytest.fixture(scope='module')

@@ -13,8 +13,7 @@ from torch import nn, Tensor
 from PIL import Image
 import matplotlib.pyplot as plt
 from matplotlib.collections import LineCollection
-from fastcore.script import call_parse, Param, store_true
-from .errors import Trans3DHeadError, DataError, ConfigError
+from .errors import DataError, ConfigError
 from .data import load_image, crop_image, normalize_image, EVAL_MARGIN
 from .spaces import crop_transform, expand_bbox, crop_to_orig, CROP_SIZE
 from .spaces import posed_to_image
@@ -28,7 +27,7 @@ from .detect import auto_detector
 __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_head_box', 'whole_image_box', 'haar_detector',
            'head_boxes', 'Source', 'image_files', 'gather_sources', 'FacePrediction', 'Predictions', 'outputs_to_faces',
            'predict', 'draw_prediction', 'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions',
-           'parse_box', 'run_predict', 'main']
+           'parse_box', 'run_predict']
 
 # %% ../nbs/15_inference.ipynb #b7e1c0a2
 from .export import OnnxModel
@@ -346,32 +345,3 @@ def run_predict(inputs, model, out, box=None, obj=False, flame_dir=None, bs=8, d
     print(f"{len(preds)} head(s) from {len({f.source for f in preds})} image(s) written to {out}"
           + (f"; {len(preds.failed)} input(s) failed (see {Path(out) / 'failed.json'})" if preds.failed else ''))
     return 2 if preds.failed else 0
-
-# %% ../nbs/15_inference.ipynb #0a19f1e7
-@call_parse
-def main(inputs: Param("image or video file(s), or folder(s) of images", str, nargs='+'),
-         model: Param("model folder from trans3dhead_train (<out>/model) or a checkpoint last.pth", str) = None,
-         out: Param("output folder", str) = 'predictions',
-         box: Param("head box x,y,w,h in original pixels (one image)", str) = None,
-         obj: Param("also write each head mesh as .obj", store_true) = False,
-         flame: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
-         bs: Param("batch size", int) = 8,
-         no_draw: Param("do not write the drawings", store_true) = False,
-         no_smooth: Param("videos: no smoothing over time", store_true) = False,
-         min_cutoff: Param("videos: One Euro filter min_cutoff (Hz)", float) = 1.,
-         beta: Param("videos: One Euro filter beta (per head size per second)", float) = 5.,
-         runtime: Param("torch, or onnx: ONNX Runtime on --model's model.onnx (trans3dhead_export) or an .onnx file", str,
-                        choices=['torch', 'onnx']) = 'torch'):
-    "Predict 68/dense landmarks, the head mesh and the pose of the heads in images and videos."
-    if model is None: sys.exit("trans3dhead_predict: error: --model is required (the folder <out>/model written by trans3dhead_train)")
-    try:
-        from trans3dhead.video import is_video, run_predict_video    # here, not at the top: video imports this module
-        videos = [p for p in inputs if is_video(p)]
-        images = [p for p in inputs if p not in videos]
-        code = run_predict(images, model, out, box, obj, flame, bs, not no_draw, runtime) if images else 0
-        if videos: code = max(code, run_predict_video(videos, _as_model(model, flame, runtime=runtime), out, box, flame,
-                                                      not no_draw, not no_smooth, min_cutoff, beta))
-    except Trans3DHeadError as e:
-        print(f"trans3dhead_predict: error: {e}", file=sys.stderr)
-        sys.exit(1)
-    sys.exit(code)

@@ -12,12 +12,13 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
-from .errors import DataError, ConfigError
+from fastcore.script import call_parse, Param, store_true
+from .errors import Trans3DHeadError, DataError, ConfigError
 from .data import get_flame
 from .files import atomic_write, atomic_write_text
 from .rotation import rot6d_to_matrix, matrix_to_rot6d, matrix_to_euler
 from .inference import (FacePrediction, predict, draw_prediction, face_record, haar_detector, parse_box,
-                                   IMAGE_EXTS, _as_model)
+                                   IMAGE_EXTS, _as_model, run_predict)
 from .detect import auto_detector
 from .render import MeshRenderer, project_points
 from .synth import (load_head_model, euler_rotation, sample_camera, sample_lights, skin_albedo,
@@ -27,7 +28,8 @@ from .synth import (load_head_model, euler_rotation, sample_camera, sample_light
 __all__ = ['VIDEO_EXTS', 'CSV_COLUMNS', 'smoothing_factor', 'OneEuroFilter', 'PoseSmoother', 'noisy_face', 'track_box',
            'lost_reason', 'video_fps', 'video_frames', 'is_video', 'write_video', 'track_video', 'VideoPrediction',
            'predict_video', 'frame_record', 'csv_text', 'annotate_frame', 'save_video_predictions', 'run_predict_video',
-           'jitter', 'lag_frames', 'synth_head_clip', 'sinusoid_poses', 'simulate_predictions', 'smoothing_report']
+           'main', 'jitter', 'lag_frames', 'synth_head_clip', 'sinusoid_poses', 'simulate_predictions',
+           'smoothing_report']
 
 # %% ../nbs/18_video.ipynb #602e4281
 def smoothing_factor(te, cutoff):
@@ -301,6 +303,34 @@ def run_predict_video(videos, model, out, box=None, flame_dir=None, draw: bool =
             continue
         print(f"{v}: {json.loads(written[-2].read_text())['n_frames']} frame(s) -> {', '.join(map(str, written))}")
     return 2 if failed else 0
+
+# %% ../nbs/18_video.ipynb #0a19f1e7
+@call_parse
+def main(inputs: Param("image or video file(s), or folder(s) of images", str, nargs='+'),
+         model: Param("model folder from trans3dhead_train (<out>/model) or a checkpoint last.pth", str) = None,
+         out: Param("output folder", str) = 'predictions',
+         box: Param("head box x,y,w,h in original pixels (one image)", str) = None,
+         obj: Param("also write each head mesh as .obj", store_true) = False,
+         flame: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
+         bs: Param("batch size", int) = 8,
+         no_draw: Param("do not write the drawings", store_true) = False,
+         no_smooth: Param("videos: no smoothing over time", store_true) = False,
+         min_cutoff: Param("videos: One Euro filter min_cutoff (Hz)", float) = 1.,
+         beta: Param("videos: One Euro filter beta (per head size per second)", float) = 5.,
+         runtime: Param("torch, or onnx: ONNX Runtime on --model's model.onnx (trans3dhead_export) or an .onnx file", str,
+                        choices=['torch', 'onnx']) = 'torch'):
+    "Predict 68/dense landmarks, the head mesh and the pose of the heads in images and videos."
+    if model is None: sys.exit("trans3dhead_predict: error: --model is required (the folder <out>/model written by trans3dhead_train)")
+    try:
+        videos = [p for p in inputs if is_video(p)]
+        images = [p for p in inputs if p not in videos]
+        code = run_predict(images, model, out, box, obj, flame, bs, not no_draw, runtime) if images else 0
+        if videos: code = max(code, run_predict_video(videos, _as_model(model, flame, runtime=runtime), out, box, flame,
+                                                      not no_draw, not no_smooth, min_cutoff, beta))
+    except Trans3DHeadError as e:
+        print(f"trans3dhead_predict: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code)
 
 # %% ../nbs/18_video.ipynb #c5b3eae1
 def jitter(x) -> float:
