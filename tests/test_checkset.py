@@ -27,7 +27,7 @@ def test_reference_is_well_formed():
 def _model(tmp_path):
     "The model of T3H_CHECKSET_MODEL (a model folder), else an untrained tiny one (the numbers then mean nothing)."
     if os.environ.get('T3H_CHECKSET_MODEL'): return os.environ['T3H_CHECKSET_MODEL'], None
-    from trans3dhead.flame import make_tiny_flame
+    from trans3dhead.testing import make_tiny_flame
     from trans3dhead.model import preset, build_model
     fdir = make_tiny_flame(tmp_path / 'flame')
     torch.manual_seed(0)

@@ -11,7 +11,7 @@ def test_predict_finds_every_face(tmp_path):
     if auto_detector() is None: pytest.skip('no face detector installed (pip install "trans3dhead[detect]")')
     cs = {rec['path'].rsplit('/', 1)[-1]: (img, faces) for rec, img, faces in load_checkset()}
     if 't1.jpg' not in cs: pytest.skip('the check-set group photo (insightface 2.1 sdist) is not in the cache')
-    from trans3dhead.flame import make_tiny_flame
+    from trans3dhead.testing import make_tiny_flame
     from trans3dhead.model import preset, build_model
     fdir = make_tiny_flame(tmp_path / 'flame')
     torch.manual_seed(0)

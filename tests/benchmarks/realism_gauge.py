@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np, torch, dlib
 from trans3dhead.synth import get_head, sample_item_params, render_item
 from trans3dhead.render import MeshRenderer
-from trans3dhead.flame import FlameLayer, project_model_view
+from trans3dhead.flame import FlameLayer
+from trans3dhead.spaces import project_model_view
 from trans3dhead.rotation import rotation_from_model_view, matrix_to_euler
 from trans3dhead.detect import FACE_TO_LANDMARK_BOX, landmark_to_face_box, mtcnn_detector
 from trans3dhead.data import aflw_bbox
