@@ -7,7 +7,7 @@ Score a trained model:  T3H_CHECKSET_MODEL=runs/x/model python -m pytest -q -s t
 load_checkset(download=True)"` (pip only)."""
 import json, os
 from pathlib import Path
-import numpy as np, pytest, torch
+import numpy as np, pytest
 from trans3dhead.checkset import CHECKSET_JSON, CHECKSET_PHOTOS, load_checkset, score_checkset, checkset_gallery
 
 
@@ -27,12 +27,9 @@ def test_reference_is_well_formed():
 def _model(tmp_path):
     "The model of T3H_CHECKSET_MODEL (a model folder), else an untrained tiny one (the numbers then mean nothing)."
     if os.environ.get('T3H_CHECKSET_MODEL'): return os.environ['T3H_CHECKSET_MODEL'], None
-    from trans3dhead.testing import make_tiny_flame
-    from trans3dhead.model import preset, build_model
+    from trans3dhead.testing import make_tiny_flame, tiny_model_dir
     fdir = make_tiny_flame(tmp_path / 'flame')
-    torch.manual_seed(0)
-    cfg = preset('trans3dhead', backbone='resnet18', pretrained=False, dim_ff=256, dropout=0.)
-    return build_model(cfg, None, fdir), fdir
+    return tiny_model_dir(tmp_path / 'model', fdir), fdir
 
 
 def test_score_and_gallery(tmp_path):

@@ -1,6 +1,6 @@
 """Face detection in `predict`: with dlib installed, `predict(detector='auto')` finds every face of the check set's
 group photo (six people) and crops each with the head box the model was trained on. Skipped without dlib or photos."""
-import numpy as np, pytest, torch
+import numpy as np, pytest
 from trans3dhead.checkset import load_checkset
 from trans3dhead.data import aflw_bbox
 from trans3dhead.detect import auto_detector
@@ -11,11 +11,9 @@ def test_predict_finds_every_face(tmp_path):
     if auto_detector() is None: pytest.skip('no face detector installed (pip install "trans3dhead[detect]")')
     cs = {rec['path'].rsplit('/', 1)[-1]: (img, faces) for rec, img, faces in load_checkset()}
     if 't1.jpg' not in cs: pytest.skip('the check-set group photo (insightface 2.1 sdist) is not in the cache')
-    from trans3dhead.testing import make_tiny_flame
-    from trans3dhead.model import preset, build_model
+    from trans3dhead.testing import make_tiny_flame, tiny_model_dir
     fdir = make_tiny_flame(tmp_path / 'flame')
-    torch.manual_seed(0)
-    model = build_model(preset('trans3dhead', backbone='resnet18', pretrained=False, dim_ff=256, dropout=0.), None, fdir)
+    model = tiny_model_dir(tmp_path / 'model', fdir)
     img, faces = cs['t1.jpg']
     preds = predict(np.asarray(img), model, flame_dir=fdir)
     assert len(preds) == len(faces) == 6 and not preds.failed

@@ -1,24 +1,19 @@
 """The two console scripts end to end: `trans3dhead_export` writes a model folder's model.onnx, and
 `trans3dhead_predict --runtime onnx` then gives the torch runtime's predictions, on images and on a video."""
 import json, subprocess, sys
-import numpy as np, pytest, torch
+import numpy as np, pytest
 
 EXPORT = "from trans3dhead.export import main\nmain()\n"
 PREDICT = "from trans3dhead.video import main\nmain()\n"
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from trans3dhead.testing import make_tiny_flame
     from trans3dhead.data import get_flame
-    from trans3dhead.testing import make_dad_fixture
-    from trans3dhead.model import preset, build_model
-    from trans3dhead.checkpoint import export_model
+    from trans3dhead.testing import make_tiny_flame, make_dad_fixture, tiny_model_dir
     tmp = tmp_path_factory.mktemp('export')
     fdir = make_tiny_flame(tmp / 'flame')
     root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=2, n_test=0)
-    cfg = preset('trans3dhead', backbone='resnet18', pretrained=False, crop_size=96, d_model=64, dim_ff=256, dropout=0.)
-    torch.manual_seed(0)
-    mdir = export_model(build_model(cfg, None, fdir), tmp / 'model', cfg=cfg)
+    mdir = tiny_model_dir(tmp / 'model', fdir, crop_size=96, d_model=64)
     (tmp / 'export.py').write_text(EXPORT)
     (tmp / 'predict.py').write_text(PREDICT)
     return tmp, fdir, root, mdir

@@ -9,17 +9,12 @@ SCRIPT = "from trans3dhead.video import main\nmain()\n"
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from trans3dhead.testing import make_tiny_flame
     from trans3dhead.data import get_flame
-    from trans3dhead.testing import make_dad_fixture
-    from trans3dhead.model import preset, build_model
-    from trans3dhead.checkpoint import export_model
+    from trans3dhead.testing import make_tiny_flame, make_dad_fixture, tiny_model_dir
     tmp = tmp_path_factory.mktemp('infer')
     fdir = make_tiny_flame(tmp / 'flame')
     root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=3, n_test=0)
-    cfg = preset('trans3dhead', backbone='resnet18', pretrained=False, dim_ff=256, dropout=0.)
-    torch.manual_seed(0)
-    mdir = export_model(build_model(cfg, None, fdir), tmp / 'model', cfg=cfg)
+    mdir = tiny_model_dir(tmp / 'model', fdir)
     (tmp / 'predict.py').write_text(SCRIPT)
     entries = json.loads((root / 'val' / 'val.json').read_text())
     return tmp, fdir, root, mdir, entries

@@ -1,23 +1,19 @@
 """Video prediction: One Euro smoothing halves the jitter of noisy predictions on a rendered clip with smooth motion
 and lags it by at most one frame; the console script on a clip end to end; bad videos; atomic outputs."""
 import csv, json, subprocess, sys
-import av, numpy as np, pytest, torch
+import av, numpy as np, pytest
 
 SCRIPT = "from trans3dhead.video import main\nmain()\n"
 N = 8                                                                            # frames through the real pipeline
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    from trans3dhead.testing import make_tiny_flame
-    from trans3dhead.model import preset, build_model
-    from trans3dhead.checkpoint import export_model
+    from trans3dhead.testing import make_tiny_flame, tiny_model_dir
     from trans3dhead.video import synth_head_clip, sinusoid_poses, write_video
     tmp = tmp_path_factory.mktemp('video')
     fdir = make_tiny_flame(tmp / 'flame')
     clip = synth_head_clip(sinusoid_poses(60), size=128, flame_dir=fdir)          # 60 frames, 128², 30 fps
-    cfg = preset('trans3dhead', backbone='resnet18', pretrained=False, dim_ff=256, dropout=0.)
-    torch.manual_seed(0)
-    mdir = export_model(build_model(cfg, None, fdir), tmp / 'model', cfg=cfg)
+    mdir = tiny_model_dir(tmp / 'model', fdir)
     (tmp / 'predict.py').write_text(SCRIPT)
     src = write_video(tmp / 'clip.mp4', clip['frames'][:N], fps=30)            # the model runs ~1-3 s a frame on CPU
     return tmp, fdir, clip, mdir, src

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TINY_MODEL', 'icosphere', 'make_tiny_flame', 'look_projection', 'model_view_from_euler', 'make_dad_fixture',
-           'fixture_template', 'make_aflw_fixture', 'tiny_learner']
+           'fixture_template', 'make_aflw_fixture', 'tiny_learner', 'tiny_model_dir']
 
 # %% ../nbs/90_testing.ipynb #e79df292
 import json
@@ -19,7 +19,8 @@ from scipy.spatial.transform import Rotation
 from .data import get_dls, get_flame
 from .spaces import project_to_image
 from .learner import fit_schedule, get_learner
-from .model import preset
+from .model import preset, build_model
+from .checkpoint import export_model
 from .flame import neutral_params
 from .flame_files import write_flame_pickle
 from .rotation import euler_to_matrix
@@ -223,3 +224,12 @@ def tiny_learner(dest, n_epoch: int = 1, **kwargs):
     if n_epoch:
         with learn.no_bar(), learn.no_logging(): fit_schedule(learn, n_epoch)
     return learn
+
+# %% ../nbs/90_testing.ipynb #5b1e7c20
+def tiny_model_dir(dest, flame_dir, **cfg) -> Path:
+    """An untrained Trans3DHead (paper preset with `TINY_MODEL`, `cfg` overriding it, seed 0) on the FLAME model in
+    `flame_dir`, written by `export_model` to folder `dest`: what `predict`, `trans3dhead_predict` and
+    `trans3dhead_export` take as a model."""
+    config = preset('trans3dhead', **{**TINY_MODEL, **cfg})
+    torch.manual_seed(0)
+    return export_model(build_model(config, None, flame_dir), dest, cfg=config)
