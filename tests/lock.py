@@ -13,6 +13,8 @@ import json, re, subprocess, sys
 from importlib import metadata
 from pathlib import Path
 
+from trans3dhead.files import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / 'constraints.txt'
 KEY = ['torch', 'torchvision', 'fastai', 'fastcore', 'fasttransform', 'plum-dispatch', 'nbdev', 'execnb', 'smplx',
@@ -41,10 +43,8 @@ def read_lock(path: Path = LOCK) -> dict:
 
 def freeze():
     lines = [f"{name}{'===' if name in EXACT_STRING else '=='}{version}" for name, version in installed().items()]
-    tmp = LOCK.with_suffix('.tmp')
     py = '.'.join(map(str, sys.version_info[:2]))
-    tmp.write_text(HEADER + f'# python {py}\n' + '\n'.join(lines) + '\n')
-    tmp.replace(LOCK)
+    atomic_write_text(LOCK, HEADER + f'# python {py}\n' + '\n'.join(lines) + '\n')
     print(f'{LOCK.name}: {len(lines)} packages')
 
 def lock_python(path: Path = LOCK) -> str:
@@ -72,7 +72,7 @@ def readme():
             cell['source'] = TESTED_RE.sub(line, src).splitlines(keepends=True)
             hits += 1
     if hits != 1: sys.exit(f'{nb_path}: expected one "*Tested with Python …*" line, found {hits}')
-    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    atomic_write_text(nb_path, json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     subprocess.run([sys.executable, str(ROOT / 'tests' / 'docs_check.py'), '--readme'], check=True)
     print(line)
 
