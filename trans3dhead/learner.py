@@ -19,7 +19,7 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import MixedPrecision, AMPMode
-from fastai.optimizer import Adam
+from fastai.optimizer import Adam, Optimizer, adam_step, average_grad, average_sqr_grad, l2_reg, step_stat
 from fastai.torch_core import default_device, set_seed
 from .checkpoint import (CheckpointCallback, arch_of, build_arch, export_model, load_checkpoint,
                                     read_checkpoint, to_numpy)
@@ -33,9 +33,10 @@ from .model import ModelConfig, preset, PRESETS
 from .spaces import CROP_SIZE
 
 # %% auto #0
-__all__ = ['paper_adam', 'split_batch', 'TermsLoss', 'backbone_modules', 'head_splitter', 'discriminative_lr', 'decay_epoch',
-           'step_schedule', 'fit_paper', 'LossTermsCallback', 'to_float32', 'HeadMixedPrecision', 'choose_precision',
-           'HeadLearner', 'default_loss', 'default_metrics', 'get_learner', 'fit_schedule', 'train', 'main']
+__all__ = ['paper_adam', 'split_batch', 'TermsLoss', 'FusedAdam', 'backbone_modules', 'head_splitter', 'discriminative_lr',
+           'decay_epoch', 'step_schedule', 'fit_paper', 'LossTermsCallback', 'to_float32', 'HeadMixedPrecision',
+           'choose_precision', 'HeadLearner', 'default_loss', 'default_metrics', 'get_learner', 'fit_schedule', 'train',
+           'main']
 
 # %% ../nbs/14_learner.ipynb #4161fdee
 def split_batch(b) -> tuple[tuple, tuple]:
@@ -55,9 +56,47 @@ class TermsLoss:
         self.last = {k: v.detach() for k, v in d.items()}
         return d['total']
 
-# %% ../nbs/14_learner.ipynb #cde3d2a1
-paper_adam = partial(Adam, mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0., decouple_wd=False)
+# %% ../nbs/14_learner.ipynb #5200c70b
+class FusedAdam(Optimizer):
+    """fastai `Adam(..., decouple_wd=False)` whose update is PyTorch's fused Adam kernel: same state and hyper-parameters,
+    same numbers to float rounding, one pass per parameter group."""
+    def __init__(self, params, lr, mom: float = 0.9, sqr_mom: float = 0.999, eps: float = 1e-8, wd: float = 0.):
+        cbs = [l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step]
+        super().__init__(params, cbs, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
 
+    def _batches(self, ps: list, hyper: dict) -> dict:
+        "Parameters with a gradient, grouped by (device, dtype, weight decay) as the fused kernel needs them."
+        out = {}
+        for p in ps:
+            if p.grad is None: continue
+            wd = hyper['wd'] if self.state[p].get('do_wd', True) else 0.
+            out.setdefault((p.device, p.dtype, wd), []).append(p)
+        return out
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        "One Adam step on every parameter that has a gradient (`closure` is not supported, as in fastai)."
+        if closure is not None: raise NotImplementedError("FusedAdam does not take a closure")
+        for pg, h in zip(self.param_lists, self.hypers):
+            for (dev, _, wd), ps in self._batches(pg, h).items():
+                sts = [self.state[p] for p in ps]
+                for p, st in zip(ps, sts):
+                    if 'grad_avg' not in st: st.update(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=0)
+                for st in sts: st['step'] += 1
+                steps = [torch.tensor(float(st['step']), device=dev) for st in sts]   # the kernel reads t, adds nothing
+                torch._fused_adam_(ps, [p.grad for p in ps], [st['grad_avg'] for st in sts], [st['sqr_avg'] for st in sts],
+                                   [], steps, amsgrad=False, lr=float(h['lr']), beta1=float(h['mom']),
+                                   beta2=float(h['sqr_mom']), weight_decay=float(wd), eps=float(h['eps']), maximize=False)
+
+    def zero_grad(self):
+        "Every gradient to zero, in one foreach call."
+        grads = [p.grad for pg in self.param_lists for p in pg if p.grad is not None]
+        if grads: torch._foreach_zero_(grads)
+
+# %% ../nbs/14_learner.ipynb #cc1be5fd
+paper_adam = partial(FusedAdam, mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0.)
+
+# %% ../nbs/14_learner.ipynb #cde3d2a1
 def backbone_modules(m: nn.Module) -> list[nn.Module]:
     "The pretrained CNN part: `.backbone` (Trans3DHead) or `.stem` + `.stages` (the DAD-3DNet baseline)."
     if hasattr(m, 'backbone'): return [m.backbone]
