@@ -272,10 +272,18 @@ class DAD3DHeads(Dataset):
         "Per-side margins for the next crop: random in training, `EVAL_MARGIN` otherwise. -> [4]"
         return random_margins() if self.train else np.full(4, EVAL_MARGIN)
 
+    def image(self, entry) -> Image.Image:
+        "The decoded RGB image of split entry `entry` (a cache overrides this: `trans3dhead.fastdata`)."
+        return load_image(entry['img_path'])
+
+    def annotation(self, entry) -> dict:
+        "The checked annotation of split entry `entry` (see `load_annotation`; a cache overrides this)."
+        return load_annotation(entry['annotation_path'], int(self.flame.n_vertices))
+
     def load(self, entry, image=True) -> dict:
         "Item dict for split entry `entry`; `image=False` skips decoding (reads the header for the size only)."
         if image:
-            img = load_image(entry['img_path'])
+            img = self.image(entry)
             W, H = img.size
         else: W, H = image_size(entry['img_path'])
         check_bbox_in_image(entry['bbox'], W, H, where=f"{entry['img_path']} (item {entry['item_id']!r})")
@@ -286,7 +294,7 @@ class DAD3DHeads(Dataset):
         if image: item['image'] = normalize_image(crop_image(img, crop, self.crop_size))
         if self.annotated:
             path = entry['annotation_path']
-            ann = load_annotation(path, int(self.flame.n_vertices))
+            ann = self.annotation(entry)
             try: item.update(dad_targets(ann, H, crop, self.flame))
             except DataError as err: raise DataError(f"{path}: {err}") from err
         return item
@@ -335,12 +343,14 @@ def dad_dataloader(ds, bs=32, shuffle=False, drop_last=False, num_workers=None, 
 
 # %% ../nbs/05_data.ipynb #37869a0b
 def get_dls(root, bs=32, train_split='train', valid_split='val', num_workers=None, flame_dir=None, skip_bad=False,
-            crop_size=CROP_SIZE, device=None, report_path=None, flame=None):
+            crop_size=CROP_SIZE, device=None, report_path=None, flame=None, dataset=None):
     """fastai `DataLoaders(train, valid)` for a DAD-3DHeads-format folder `root` (real data or SynthHeads).
-    Train: random margins, shuffled, drop_last; valid: eval crop (10 % margin), in order."""
+    Train: random margins, shuffled, drop_last; valid: eval crop (10 % margin), in order. `dataset`: the class (default
+    `DAD3DHeads`)."""
     kw = dict(crop_size=crop_size, skip_bad=skip_bad, flame_dir=flame_dir, flame=flame, report_path=report_path)
-    trn = DAD3DHeads(root, train_split, train=True, **kw)
-    val = DAD3DHeads(root, valid_split, train=False, **kw)
+    ds = dataset or DAD3DHeads
+    trn = ds(root, train_split, train=True, **kw)
+    val = ds(root, valid_split, train=False, **kw)
     return DataLoaders(dad_dataloader(trn, bs, shuffle=True, drop_last=len(trn) >= bs, num_workers=num_workers, device=device),
                        dad_dataloader(val, bs, num_workers=num_workers, device=device), device=device)
 

@@ -84,8 +84,8 @@ class FusedAdam(Optimizer):
                     if 'grad_avg' not in st: st.update(grad_avg=torch.zeros_like(p), sqr_avg=torch.zeros_like(p), step=0)
                 for st in sts: st['step'] += 1
                 steps = [torch.tensor(float(st['step']), device=dev) for st in sts]   # the kernel reads t, adds nothing
-                torch._fused_adam_(ps, [p.grad for p in ps], [st['grad_avg'] for st in sts], [st['sqr_avg'] for st in sts],
-                                   [], steps, amsgrad=False, lr=float(h['lr']), beta1=float(h['mom']),
+                avgs, sqrs = [st['grad_avg'] for st in sts], [st['sqr_avg'] for st in sts]
+                torch._fused_adam_(ps, [p.grad for p in ps], avgs, sqrs, [], steps, amsgrad=False, lr=float(h['lr']), beta1=float(h['mom']),
                                    beta2=float(h['sqr_mom']), weight_decay=float(wd), eps=float(h['eps']), maximize=False)
 
     def zero_grad(self):
