@@ -30,7 +30,7 @@ from .rotation import matrix_to_euler, rotation_from_model_view
 # %% auto #0
 __all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'paper_direction', 'settings_key', 'run_dir',
            'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done', 'run_one',
-           'run_study']
+           'run_study', 'verdict', 'summarise', 'format_summary', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -90,6 +90,7 @@ def settings_key(s: DemoSettings) -> str:
     d = {k: v for k, v in asdict(s).items() if k not in ('preset', 'seed', 'minutes')}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
 
+# %% ../nbs/20_study.ipynb #51a5d1c3
 def run_dir(out, row: str, seed: int, s: DemoSettings) -> Path:
     "The folder of one run: `<out>/runs/<row>-seed<seed>-<settings_key>` (`/` in a row name becomes `-`)."
     return Path(out) / 'runs' / f"{re.sub(r'[^A-Za-z0-9+_.-]', '-', row)}-seed{seed}-{settings_key(s)}"
@@ -146,6 +147,7 @@ def read_results(path) -> list[dict]:
             raise DataError(f"{path} line {i + 1}: not JSON ({e}); remove or repair that line") from e
     return rows
 
+# %% ../nbs/20_study.ipynb #73bcef05
 def append_row(path, row: dict) -> Path:
     "Append `row` as one JSON line to `path`, atomically (the file is rewritten whole, then renamed)."
     path = Path(path)
@@ -180,7 +182,8 @@ def run_one(row: str, seed: int, s: DemoSettings, data, out, split: str = 'test_
                samples=s.epochs * len(dls.train) * s.bs, **score_run(learn.model, data, split, s.bs), split=split,
                params=sum(p.numel() for p in learn.model.parameters() if p.requires_grad),
                flops=count_flops(learn.model, s.size), wall_s=round(wall, 1), device=str(learn.dls.device),
-               settings_key=settings_key(s), settings={k: v for k, v in asdict(s).items() if k not in ('preset', 'seed')},
+               settings_key=settings_key(s),
+               settings={k: v for k, v in asdict(s).items() if k not in ('preset', 'seed')},
                finished=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     ckpt.unlink(missing_ok=True)
     return res
@@ -200,5 +203,76 @@ def run_study(rows, seeds, s: DemoSettings, data, out, split: str = 'test_gt', f
         res = run_one(r, k, s, data, out, split, flame_dir, cbs)
         append_row(path, res)
         written.append(res)
-        log(f"[{i + 1}/{len(todo)}] {r} seed {k}: NME {res['nme']:.4f}, pose MAE {res['pose_mae']:.2f}°, {res['wall_s']:.0f} s")
+        log(f"[{i + 1}/{len(todo)}] {r} seed {k}: NME {res['nme']:.4f}, pose MAE {res['pose_mae']:.2f}°, "
+            f"{res['wall_s']:.0f} s")
     return written
+
+# %% ../nbs/20_study.ipynb #bc8e5928
+def verdict(paper: str | None, delta: float, se: float, n: int, metric: str, k: float = 2.0) -> str:
+    """The verdict for a difference `delta` (row − reference) of `metric` with standard error `se`, `n` seeds on the
+    smaller side, against the paper's direction `paper` ('better', 'worse', 'same' or None)."""
+    if paper is None: return 'not in paper'
+    if n < 2 or not math.isfinite(se): return 'too few seeds'
+    if abs(delta) <= k * se: return 'within seed noise'
+    if paper == 'same': return 'differs'
+    ours = 'better' if (delta > 0) == (metric in HIGHER_IS_BETTER) else 'worse'
+    return 'reproduced' if ours == paper else 'opposite'
+
+# %% ../nbs/20_study.ipynb #5ae0b530
+def summarise(rows: list[dict], k: float = 2.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per row: n seeds, mean and std of every metric, params, FLOPs, wall time; per comparison of `CLAIMS` and
+    metric with both rows present: means, Δ = row − reference, se, the paper's direction, ours, `verdict`)."""
+    df = pd.DataFrame(rows)
+    cols = list(METRICS) + ['pose_mae']
+    g = df.groupby('config', sort=False)
+    per = pd.concat([g.size().rename('n'), g[cols].mean(), g[cols].std().add_suffix('_std'),
+                     g[['params', 'flops', 'wall_s']].mean()], axis=1)
+    comp = []
+    for table, row, ref in CLAIMS:
+        if row not in per.index or ref not in per.index: continue
+        a, b = per.loc[row], per.loc[ref]
+        for m in METRICS:
+            delta, se = a[m] - b[m], math.sqrt(a[f'{m}_std'] ** 2 / a['n'] + b[f'{m}_std'] ** 2 / b['n'])
+            paper = paper_direction(table, row, ref, m)
+            comp.append(dict(table=table, row=row, reference=ref, metric=m, row_mean=a[m], ref_mean=b[m], delta=delta,
+                             se=se, paper=paper, verdict=verdict(paper, delta, se, int(min(a['n'], b['n'])), m, k)))
+    return per, pd.DataFrame(comp)
+
+# %% ../nbs/20_study.ipynb #bd56ef66
+def format_summary(per: pd.DataFrame, comp: pd.DataFrame) -> str:
+    "Both tables of `summarise` as text: 'mean ± std' per row and metric, then Δ ± se, paper, verdict per comparison."
+    cols = list(METRICS) + ['pose_mae']
+    rows = pd.DataFrame({c: [f"{a:.4f} ± {s:.4f}" for a, s in zip(per[c], per[f'{c}_std'])]
+                         for c in cols}, index=per.index)
+    rows.insert(0, 'n', per['n'])
+    rows['params'], rows['GFLOPs'] = per['params'].map('{:,.0f}'.format), (per['flops'] / 1e9).map('{:.2f}'.format)
+    text = rows.to_string()
+    if len(comp):
+        c = comp.assign(delta=[f"{d:+.4f} ± {s:.4f}" for d, s in zip(comp.delta, comp.se)])
+        text += '\n\n' + c[['table', 'row', 'reference', 'metric', 'delta', 'paper', 'verdict']].to_string(index=False)
+    return text
+
+# %% ../nbs/20_study.ipynb #14d98172
+@call_parse
+def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 'study',
+         rows: Param(f"rows to train (default: all): {', '.join(STUDY_ROWS)}", str, nargs='+') = None,
+         seeds: Param("training seeds", int, nargs='+') = None,
+         epochs: Param("budget: epochs over the training split, the same for every run", int) = 30,
+         data: Param("a DAD-3DHeads-format folder to use instead of SynthHeads under <out>", str) = None,
+         split: Param("the annotated split that is scored", str) = 'test_gt',
+         n_train: Param("SynthHeads training images", int) = None, backbone: Param("backbone", str) = None,
+         size: Param("crop size", int) = None, width: Param("decoder width d", int) = None,
+         bs: Param("batch size", int) = None, lr: Param("learning rate", float) = None,
+         summary: Param("only print the tables of <out>/results.jsonl", store_true) = False):
+    "Train the study grid (rows × seeds at one budget), resumably; print mean ± std and the verdicts."
+    given = dict(n_train=n_train, backbone=backbone, size=size, width=width, bs=bs, lr=lr)
+    kept = {k: v for k, v in given.items() if v is not None}
+    s = replace(DemoSettings(), epochs=epochs, minutes=float('inf'), **kept)
+    try:
+        if not summary:
+            root = Path(data) if data else synth_data(Path(out) / 'synthheads', s)
+            run_study(rows or list(STUDY_ROWS), seeds if seeds is not None else [0, 1, 2], s, root, out, split)
+        found = [r for r in read_results(Path(out) / 'results.jsonl') if r['settings_key'] == settings_key(s)]
+        if not found: sys.exit(f"trans3dhead_study: no results for these settings in {Path(out) / 'results.jsonl'}")
+        print(format_summary(*summarise(found)))
+    except Trans3DHeadError as e: sys.exit(f"trans3dhead_study: error: {e}")
