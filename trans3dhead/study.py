@@ -28,9 +28,9 @@ from .model import preset
 from .rotation import matrix_to_euler, rotation_from_model_view
 
 # %% auto #0
-__all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'paper_direction', 'settings_key', 'run_dir',
-           'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done', 'run_one',
-           'run_study', 'verdict', 'summarise', 'format_summary', 'main']
+__all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'study_row', 'paper_direction', 'settings_key',
+           'run_dir', 'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done',
+           'run_one', 'run_study', 'verdict', 'summarise', 'format_summary', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -45,6 +45,12 @@ STUDY_ROWS = {
     'params160': ('trans3dhead', 'params160'), 'params60': ('trans3dhead', 'params60'),                  # Table 8
     'DAD-3DNet params160': ('dad3dnet', 'params160'), 'DAD-3DNet params60': ('dad3dnet', 'params60'),
 }
+
+# %% ../nbs/20_study.ipynb #a7e83d6e
+def study_row(row: str) -> tuple[str, str]:
+    "(architecture, preset) of a `STUDY_ROWS` name; `ConfigError` naming the known rows otherwise."
+    if row not in STUDY_ROWS: raise ConfigError(f"unknown study row {row!r}; known: {', '.join(STUDY_ROWS)}")
+    return STUDY_ROWS[row]
 
 # %% ../nbs/20_study.ipynb #dbd0fae6
 PAPER = {
@@ -163,8 +169,7 @@ def is_done(rows: list[dict], row: str, seed: int, s: DemoSettings) -> bool:
 # %% ../nbs/20_study.ipynb #e407b00f
 def run_one(row: str, seed: int, s: DemoSettings, data, out, split: str = 'test_gt', flame_dir=None, cbs=None) -> dict:
     "Train and score one `row` of `STUDY_ROWS` with `seed` at settings `s` on the data folder `data` -> the result row."
-    if row not in STUDY_ROWS: raise ConfigError(f"unknown study row {row!r}; known: {', '.join(STUDY_ROWS)}")
-    arch, name = STUDY_ROWS[row]
+    arch, name = study_row(row)
     d = run_dir(out, row, seed, s)
     d.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
@@ -183,7 +188,7 @@ def run_one(row: str, seed: int, s: DemoSettings, data, out, split: str = 'test_
                params=sum(p.numel() for p in learn.model.parameters() if p.requires_grad),
                flops=count_flops(learn.model, s.size), wall_s=round(wall, 1), device=str(learn.dls.device),
                settings_key=settings_key(s),
-               settings={k: v for k, v in asdict(s).items() if k not in ('preset', 'seed')},
+               settings={k: v for k, v in asdict(s).items() if k not in ('preset', 'seed', 'minutes')},
                finished=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     ckpt.unlink(missing_ok=True)
     return res
@@ -193,6 +198,7 @@ def run_study(rows, seeds, s: DemoSettings, data, out, split: str = 'test_gt', f
               results: str = 'results.jsonl', log=print) -> list[dict]:
     """Every `row` × `seed` (seed-major: all rows of seed 0 first) at settings `s`: finished runs skipped, cut runs
     resumed, one JSON line per finished run appended to `<out>/<results>`. -> the rows written by this call"""
+    for r in rows: study_row(r)                                     # every name checked before any training
     out = Path(out)
     path, written = out / results, []
     todo = [(r, k) for k in seeds for r in rows]
@@ -263,9 +269,11 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
          n_train: Param("SynthHeads training images", int) = None, backbone: Param("backbone", str) = None,
          size: Param("crop size", int) = None, width: Param("decoder width d", int) = None,
          bs: Param("batch size", int) = None, lr: Param("learning rate", float) = None,
+         threads: Param("CPU threads for torch (default: one per core; 1 on a machine shared with others)", int) = None,
          summary: Param("only print the tables of <out>/results.jsonl", store_true) = False):
     "Train the study grid (rows × seeds at one budget), resumably; print mean ± std and the verdicts."
     given = dict(n_train=n_train, backbone=backbone, size=size, width=width, bs=bs, lr=lr)
+    if threads: torch.set_num_threads(threads)
     kept = {k: v for k, v in given.items() if v is not None}
     s = replace(DemoSettings(), epochs=epochs, minutes=float('inf'), **kept)
     try:
