@@ -85,6 +85,7 @@ def _tuples(o):
     "Lists back to tuples (random.setstate wants tuples)."
     return tuple(_tuples(v) for v in o) if isinstance(o, (list, tuple)) else o
 
+# %% ../nbs/14a_checkpoint.ipynb #e36dbcfd
 def atomic_torch_save(obj, path) -> Path:
     "`torch.save` atomically (`files.atomic_write`): a killed run never leaves half a checkpoint."
     return atomic_write(path, lambda f: torch.save(obj, f))
@@ -118,6 +119,7 @@ def _cfg_dict(learn) -> dict | None:
     cfg = getattr(learn, 'cfg', None)
     return asdict(cfg) if cfg is not None else None
 
+# %% ../nbs/14a_checkpoint.ipynb #ce453ad0
 def checkpoint_dict(learn: Learner, epoch: int) -> dict:
     """Everything needed to resume after `epoch` finished epochs: model, optimiser, RNG states, loss terms, config, mean
     face."""
@@ -206,6 +208,7 @@ def _read_model_folder(path: Path) -> tuple[dict, dict, np.ndarray | None]:
     mf = np.load(path / 'mean_face.npy', allow_pickle=False) if (path / 'mean_face.npy').is_file() else None
     return meta, sd, mf
 
+# %% ../nbs/14a_checkpoint.ipynb #34ea67d2
 def load_model(path, flame_dir=None, device='cpu') -> nn.Module:
     "Rebuild a model from an `export_model` folder or a training checkpoint `last.pth`; eval mode, on `device`."
     path = Path(path)

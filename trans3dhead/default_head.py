@@ -40,6 +40,7 @@ FLAME_ROOT_PARENT = 4294967295          # FLAME's kintree_table marks the root's
 def _asset_path(name:str) -> Path:
     return Path(str(importlib.resources.files('trans3dhead') / 'assets' / name))
 
+# %% ../nbs/02_default_head.ipynb #a44c6b12
 def load_base_mesh() -> dict:
     """The committed base mesh: vertices [V,3] (FLAME model space, metres), faces [F,3], is_cap [V] (synthetic back),
     lmk68_face_idx [68], lmk68_b_coords [68,3]."""
@@ -106,10 +107,12 @@ def _smoothstep(e0, e1, x):
     t = np.clip((np.asarray(x, np.float64) - e0) / (e1 - e0), 0, 1)
     return t*t*(3 - 2*t)
 
+# %% ../nbs/02_default_head.ipynb #03511cbc
 def _dist_to_points(V, P):
     "Distance [V] from each vertex to the nearest of the points P [n,3]."
     return cKDTree(P).query(V)[0]
 
+# %% ../nbs/02_default_head.ipynb #1b5a20ee
 def _polyline(P, n, closed=False):
     "n points evenly spaced (arc length) along the polyline through P [m,3]."
     P = np.concatenate([P, P[:1]]) if closed else P
@@ -127,6 +130,7 @@ def _joint_targets(V, lmk):
     eyes = [lmk[42:48].mean(0) + np.array([0, 0, -0.013]), lmk[36:42].mean(0) + np.array([0, 0, -0.013])]
     return np.stack([root, neck, jaw, *eyes])
 
+# %% ../nbs/02_default_head.ipynb #460289f7
 def _regressor_row(V, target, k=120, ridge=1e-5):
     """Non-negative, sum-to-one vertex weights [V] whose weighted mean is close to `target` [3] (among its k nearest
     vertices, grown until they surround it)."""
@@ -143,6 +147,7 @@ def _regressor_row(V, target, k=120, ridge=1e-5):
     row[idx] = w
     return row
 
+# %% ../nbs/02_default_head.ipynb #f26cf34f
 def _line_side(V, p0, p1):
     "Signed distance [V] (metres) of vertices below (+) the line through p0, p1 in the y-z (side) plane."
     d = np.array([p1[2] - p0[2], p1[1] - p0[1]])
@@ -150,6 +155,7 @@ def _line_side(V, p0, p1):
     rel = np.stack([V[:, 2] - p0[2], V[:, 1] - p0[1]], 1)
     return -(d[0]*rel[:, 1] - d[1]*rel[:, 0]) * np.sign(d[0])
 
+# %% ../nbs/02_default_head.ipynb #6f5b2619
 def _eye_mask(V, eye):
     "Soft mask [V] of the vertices inside the eye opening bounded by the 6 eye landmarks `eye` [6,3]."
     c = eye.mean(0)
@@ -157,6 +163,7 @@ def _eye_mask(V, eye):
     inside = MPath(poly).contains_points(V[:, :2]) & (V[:, 2] > c[2] - 0.012)
     return inside.astype(np.float64)
 
+# %% ../nbs/02_default_head.ipynb #08025a14
 def skinning_weights(V, lmk, joints):
     "LBS weights [V,5] (rows sum to 1) for the joints global, neck, jaw, left eye, right eye."
     tmj = joints[2]
@@ -198,6 +205,7 @@ def _fps(P, n, rng):
         d = np.minimum(d, np.linalg.norm(P - P[idx[-1]], axis=1))
     return np.array(idx)
 
+# %% ../nbs/02_default_head.ipynb #d53ccedf
 def _rbf_fields(V, centres, rho, rng, mask=None):
     """Vector fields [n,V,3]: Gaussian bumps of width rho at `centres` [n,3], random unit directions, optionally masked
     [V]."""
@@ -207,6 +215,7 @@ def _rbf_fields(V, centres, rho, rng, mask=None):
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     return g[..., None] * d[:, None]
 
+# %% ../nbs/02_default_head.ipynb #0fa27f2c
 def _orthonormalise(fields):
     """Gram-Schmidt in order of fields [n,V,3] -> unit-norm orthogonal fields [n,V,3] (Cholesky QR: B = L Q, G = B B^T =
     L L^T)."""
@@ -217,6 +226,7 @@ def _orthonormalise(fields):
         B = solve_triangular(np.linalg.cholesky(G), B, lower=True)
     return B.reshape(fields.shape)
 
+# %% ../nbs/02_default_head.ipynb #b45bb978
 def shape_basis(V, rng, n=N_SHAPE):
     "Shape components [V,3,n] (metres per unit coefficient), global and smooth, sizes falling with the index."
     c = (V.max(0) + V.min(0)) / 2
@@ -240,6 +250,7 @@ def _expression_masks(V, lmk):
     return dict(mouth=d(range(48, 68), 0.022) * front, eyes=d(range(36, 48), 0.008) * front,
                 brows=d(range(17, 27), 0.012) * front, lower_face=d(range(4, 13), 0.03) * front)
 
+# %% ../nbs/02_default_head.ipynb #b0111192
 def expression_basis(V, lmk, rng, n=N_EXPR):
     "Expression components [V,3,n] (metres per unit coefficient), local to mouth, eyes and brows."
     m = _expression_masks(V, lmk)
@@ -306,6 +317,7 @@ def _snap_unique(V, points, candidates):
                 break
     return np.array(out, np.int64)
 
+# %% ../nbs/02_default_head.ipynb #85a61303
 def _forehead_points(lmk, n, rng_rows=(0.025, 0.045)):
     brow = lmk[17:27]
     cx, top = brow[:, 0].mean(), brow[:, 1].max()
@@ -314,6 +326,7 @@ def _forehead_points(lmk, n, rng_rows=(0.025, 0.045)):
     pts = [(cx + x, top + y, 1.0) for y in rows for x in np.linspace(-half, half, 7)]
     return np.array(pts[:n])
 
+# %% ../nbs/02_default_head.ipynb #6f250b9a
 def dense_landmarks(V, lmk, face_idx, n:int) -> np.ndarray:
     """Dense landmark vertex indices [n] (n in 191, 445) over brows, contour, eyes, forehead, lips, nose (and cheeks for
     445)."""
@@ -358,6 +371,7 @@ def _yaw_bins():
     "Yaw (degrees) of FLAME's 79 dynamic-contour bins: 0, 1..39, -1..-39."
     return np.concatenate([[0], np.arange(1, 40), -np.arange(1, 40)])
 
+# %% ../nbs/02_default_head.ipynb #a1c4b297
 def dynamic_contour(V, F, fi, bc, lmk):
     "lmk_face_idx [79,17], lmk_b_coords [79,17,3]: the contour (iBUG 0-16) per yaw bin."
     FI, BC = np.repeat(fi[None], 79, 0), np.repeat(bc[None], 79, 0)
@@ -384,6 +398,7 @@ def dynamic_contour(V, F, fi, bc, lmk):
         FI[b], BC[b] = _embed_on_vertices(F, np.array(pts), V)
     return FI, BC
 
+# %% ../nbs/02_default_head.ipynb #a09b05d0
 def _embed_on_vertices(F, P, V):
     """Embed points that are (near) mesh vertices: a face containing the nearest vertex, with that vertex's barycentric
     weight 1."""
@@ -480,6 +495,7 @@ def _rot_y(deg):
     c, s = np.cos(a), np.sin(a)
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
 
+# %% ../nbs/02_default_head.ipynb #d70076dd
 def draw_mesh(ax, vertices, faces, yaw:float=0., landmarks=None, color=(0.86, 0.72, 0.62), numbers=False):
     """Draw mesh `vertices` [V,3] (FLAME model space) turned by `yaw` degrees about y, seen from +z, on matplotlib `ax`;
     optional `landmarks` [L,3]."""

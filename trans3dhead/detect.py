@@ -34,6 +34,7 @@ def face_to_landmark_box(face, rule) -> np.ndarray:
     a, b, c, d = rule
     return np.array([x + a * w, y + b * h, c * w, d * h])
 
+# %% ../nbs/15a_detect.ipynb #584f5041
 def landmark_to_face_box(lmk_box, rule) -> np.ndarray:
     "The inverse of `face_to_landmark_box`: landmark box `[4]` -> the face box `[4]` a detector would give."
     lx, ly, lw, lh = np.asarray(lmk_box, dtype=np.float64)
@@ -41,6 +42,7 @@ def landmark_to_face_box(lmk_box, rule) -> np.ndarray:
     w, h = lw / c, lh / d
     return np.array([lx - a * w, ly - b * h, w, h])
 
+# %% ../nbs/15a_detect.ipynb #4e0ac598
 def face_to_head_box(face, rule) -> np.ndarray:
     "Face box `[4]` -> head box `[4]` (original px): its landmark box grown by `AFLW_HEAD_MARGINS` (as `aflw_bbox`)."
     return expand_bbox(face_to_landmark_box(face, rule), AFLW_HEAD_MARGINS)
@@ -54,6 +56,7 @@ class Detection:
     score: float
     backend: str
 
+# %% ../nbs/15a_detect.ipynb #b4589e8c
 class FaceDetector:
     "A detector: `detect(img)` -> `Detection`s, best first; calling it gives their head boxes (for `predict`)."
     def __init__(self, name: str, find: Callable, rule):
@@ -69,6 +72,7 @@ class FaceDetector:
     def __call__(self, img: Image.Image) -> list[np.ndarray]: return [d.head for d in self.detect(img)]
     def __repr__(self): return f'FaceDetector({self.name!r})'
 
+# %% ../nbs/15a_detect.ipynb #0fda77c1
 def dlib_detector(upsample: int = 1, min_score: float = 0.3) -> FaceDetector | None:
     """dlib's HOG frontal-face detector (`pip install dlib-bin`), or None when dlib is not installed. `upsample`: image
     doublings first (1 finds faces from ~40 px); `min_score`: on the check set's photos the only detection below 0.3 is
@@ -119,22 +123,26 @@ def _scaled(img: Image.Image) -> Tensor:
     "RGB image -> `[3,H,W]` float, (v - 127.5) / 128."
     return (torch.from_numpy(np.array(img, dtype=np.float32)).permute(2, 0, 1) - 127.5) / 128
 
+# %% ../nbs/15a_detect.ipynb #a9f9d416
 def _refine(b: Tensor, off: Tensor) -> Tensor:
     "Corner boxes `[N,4]` (x1, y1, x2, y2, inclusive px) moved by offsets `[N,4]` in units of their width / height."
     w, h = b[:, 2] - b[:, 0] + 1, b[:, 3] - b[:, 1] + 1
     return b + off * torch.stack([w, h, w, h], 1)
 
+# %% ../nbs/15a_detect.ipynb #d45c8f40
 def _square(b: Tensor) -> Tensor:
     "Corner boxes `[N,4]` -> squares of side max(w, h) on the same centres, rounded to whole pixels."
     w, h = b[:, 2] - b[:, 0] + 1, b[:, 3] - b[:, 1] + 1
     s, cx, cy = torch.maximum(w, h), b[:, 0] + w / 2, b[:, 1] + h / 2
     return torch.stack([cx - s / 2, cy - s / 2, cx + s / 2 - 1, cy + s / 2 - 1], 1).round()
 
+# %% ../nbs/15a_detect.ipynb #786551ca
 def _patches(img: Image.Image, b: Tensor, size: int) -> Tensor:
     "`[N,3,size,size]` scaled crops of corner boxes `[N,4]` (outside the image: black)."
     return torch.stack([_scaled(img.crop((x1, y1, x2 + 1, y2 + 1)).resize((size, size), Image.BILINEAR))
                         for x1, y1, x2, y2 in b.round().int().tolist()])
 
+# %% ../nbs/15a_detect.ipynb #bf41a33d
 def _stage(net: nn.Module, img: Image.Image, b: Tensor, size: int, threshold: float, nms_iou: float):
     "Re-score and refine corner boxes `[N,4]` with R- or O-Net: -> (boxes `[M,4]`, scores `[M]`), best first."
     logits, off = net(_patches(img, b, size))[:2]
@@ -144,6 +152,7 @@ def _stage(net: nn.Module, img: Image.Image, b: Tensor, size: int, threshold: fl
     k = nms(b, p, nms_iou)
     return b[k], p[k]
 
+# %% ../nbs/15a_detect.ipynb #b22cb418
 @torch.no_grad()
 def mtcnn_faces(nets: dict, img: Image.Image, min_face: int = 20, factor: float = 0.709,
                 thresholds=(0.6, 0.7, 0.8)) -> list[tuple]:
@@ -181,6 +190,7 @@ def mtcnn_weights_dir(folder=None) -> Path | None:
     folder = Path(folder)
     return folder if all((folder / f'mtcnn_{n}.pt').is_file() for n in MTCNN_STAGES) else None
 
+# %% ../nbs/15a_detect.ipynb #4ced532e
 def load_mtcnn(folder) -> dict:
     "{'pnet', 'rnet', 'onet'}: the three `MTCNNStage`s with the weights in `folder` (tensors only: `weights_only`)."
     nets = {}
@@ -194,6 +204,7 @@ def load_mtcnn(folder) -> dict:
         nets[name].load_state_dict(state)
     return nets
 
+# %% ../nbs/15a_detect.ipynb #b7d9e6b8
 def mtcnn_detector(folder=None, min_face: int = 20, min_score: float = 0.95) -> FaceDetector | None:
     """MTCNN with the offline weights (`mtcnn_weights_dir`), or None when they are not installed. `min_score`: on
     the check set's photos all 13 faces score ≥ 0.97, the false detections (small patches) ≤ 0.89."""

@@ -39,6 +39,7 @@ def sum_over_ranks(t: Tensor) -> Tensor:
 # %% ../nbs/14b_distributed.ipynb #e99be7e6
 def _round_up(n: int, k: int) -> int: return int(math.ceil(n / k) * k)
 
+# %% ../nbs/14b_distributed.ipynb #5ddd24dd
 class ShardedDL(FaDataLoader):
     """Wrap fastai DataLoader `dl`: rank `r` of `w` gets every epoch's `r`-th slice of the (rank-0) index order, padded
     to a multiple of `w`."""

@@ -93,6 +93,7 @@ def _need(module: str):
     except ImportError: raise ConfigError(f"{module} is not installed; ONNX export and runtime need "
                                           f"`pip install 'trans3dhead[onnx]'`") from None
 
+# %% ../nbs/17_export.ipynb #876ff638
 def onnx_metadata(model: nn.Module) -> dict:
     "String metadata of the .onnx file: format, crop size, P, V, the input normalisation and the model config."
     cfg = getattr(model, 'cfg', None)
@@ -116,6 +117,7 @@ def _trace_to_onnx(model: nn.Module, opset: int) -> bytes:
                           dynamic_axes={n: {0: 'batch'} for n in (ONNX_INPUT, *ONNX_OUTPUTS)})
     return buf.getvalue()
 
+# %% ../nbs/17_export.ipynb #fe3219ae
 def export_onnx(model, path, flame_dir=None, opset: int = ONNX_OPSET) -> Path:
     """Write `model` (a Trans3DHead, or a model folder from `export_model`, loaded with `flame_dir`) to `path` as ONNX
     with metadata (`onnx_metadata`), atomically. The model itself is not changed. -> path"""
@@ -145,6 +147,7 @@ def _session(path: str, stamp: tuple, threads: int):
                               f"export the model folder with `trans3dhead_export MODEL_DIR OUT.onnx`")
     return sess
 
+# %% ../nbs/17_export.ipynb #34081f40
 def onnx_file(path) -> Path:
     "`path` if it is a file, `path/model.onnx` for a model folder; CheckpointError (with the command to run) if absent."
     p = Path(path)

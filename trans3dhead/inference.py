@@ -172,6 +172,7 @@ def _dense_sets(flame, verts_img: Tensor) -> dict:
         if getattr(flame, f'dense_{n}', None) is not None: out[n] = to_numpy(flame.dense(verts_img[None], n)[0, :, :2])
     return out
 
+# %% ../nbs/15_inference.ipynb #7556b1c7
 @torch.no_grad()
 def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_SIZE) -> list[FacePrediction]:
     """ModelOutput of a batch, its crops `[3]` and per-item `(source, box, image_size)` -> `FacePrediction`s (original
@@ -202,10 +203,12 @@ def _as_model(model_or_path, flame_dir=None, device=None, runtime: str = 'torch'
     if model_or_path is None: raise ConfigError("predict needs a model: a trained model object or the folder written by export_model / trans3dhead_train (<out>/model)")
     return load_model(model_or_path, flame_dir=flame_dir, device=device or default_device())
 
+# %% ../nbs/15_inference.ipynb #6c0a0e18
 def _is_one_box(b) -> bool:
     try: return np.ndim(b) == 1 and len(b) == 4
     except ValueError: return False
 
+# %% ../nbs/15_inference.ipynb #f0e5a9a3
 def _box_for(boxes, i: int, n: int, name: str):
     """The box argument for input `i` of `n` named `name`: from None, one box (single input), a list per input, or a
     dict by name."""
@@ -215,6 +218,7 @@ def _box_for(boxes, i: int, n: int, name: str):
     if len(boxes) != n: raise ConfigError(f"boxes: give one entry (None, (x, y, w, h) or a list of boxes) per input image ({n}); got {len(boxes)}")
     return boxes[i]
 
+# %% ../nbs/15_inference.ipynb #7a2c2d5e
 def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None,
             runtime: str = 'torch') -> Predictions:
     """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model or a model

@@ -30,6 +30,7 @@ def _small_last_layer(mlp:MLP, std:float=1e-3):
     nn.init.normal_(mlp[-1].weight, std=std)
     nn.init.zeros_(mlp[-1].bias)
 
+# %% ../nbs/09_marr.ipynb #8b8f883e
 class MARR(nn.Module):
     """Eq. 5. decoder outputs `[L, B, N, d]` -> (cumulative landmarks `[L, B, N, 2]`, residuals `[L, B, N, 2]`),
     normalised crop coords."""

@@ -47,6 +47,7 @@ def _cache_ok(meta_path, npy_path, want) -> bool:
     except (OSError, json.JSONDecodeError): return False
     return all(meta.get(k) == v for k, v in want.items())
 
+# %% ../nbs/06_meanface.ipynb #1721b80a
 def mean_face(root, split='train', flame_dir=None, crop_size=CROP_SIZE, recompute=False, flame=None,
               skip_bad=False) -> np.ndarray:
     """F_a (Eq. 4) `[68,2]` float32, normalised crop coordinates, of `split` under dataset `root`; cached beside the

@@ -219,6 +219,7 @@ def template_landmarks(flame:nn.Module, params:Tensor) -> Tensor:
 def _flame_layer(n_params:int, flame_dir, crop_size:int) -> nn.Module:
     return FlameLayer(flame_dir, layout=PARAM_LAYOUTS[n_params], crop_size=crop_size)
 
+# %% ../nbs/10_model.ipynb #ad99ad4d
 def build_model(cfg:ModelConfig, mean_face=None, flame_dir=None, flame:nn.Module|None=None) -> Trans3DHead:
     "Turn a `ModelConfig` into a `Trans3DHead`. mean_face: `[68, 2]` normalised crop coords (array or tensor) or None."
     cfg.validate()

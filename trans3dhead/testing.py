@@ -49,6 +49,7 @@ def icosphere(subdiv: int = 3, radius: float = 1.0):
         f = nf
     return np.array(v) * radius, np.array(f, dtype=np.int64)
 
+# %% ../nbs/90_testing.ipynb #630ca1f4
 def _face_drawing_68():
     "A schematic 68-point face (iBUG order) in [-1,1]^2, u to the subject's left, v up: [68,2]."
     t = np.linspace(np.pi, 2 * np.pi, 17)
@@ -66,6 +67,7 @@ def _face_drawing_68():
     mouth_i = np.stack([0.25 * np.cos(c), -0.45 + 0.05 * np.sin(c)], 1)
     return np.concatenate([contour, brow_r, brow_l, bridge, nose, eye(-0.4), eye(0.4), mouth_o, mouth_i])
 
+# %% ../nbs/90_testing.ipynb #53e0b7c6
 def _embed_on_front(points, verts, faces):
     "Barycentric embedding of 3D points [L,3] (on the z>0 side) by their xy position: face_idx [L], bary [L,3]."
     front = np.where(verts[faces].mean(1)[:, 2] > 0)[0]
