@@ -82,6 +82,22 @@ def _embed_on_front(points, verts, faces):
     b = np.clip(bary[np.arange(len(points)), best], 0, None)
     return front[best], b / b.sum(1, keepdims=True)
 
+# %% ../nbs/90_testing.ipynb #f11825af
+def _tiny_skinning(v):
+    "Skinning weights [V,5] and joint regressor [5,V] for an ellipsoid head `v` [V,3]: global, neck, jaw, two eyes."
+    sig = lambda x: 1 / (1 + np.exp(-x))
+    V = len(v)
+    w_jaw = sig((-v[:, 1] - 0.02) / 0.01) * sig(v[:, 2] / 0.01)
+    w_neck = sig((-v[:, 1] - 0.06) / 0.01) * (1 - w_jaw)
+    w_eye = lambda cx: np.exp(-((v[:, 0] - cx) ** 2 + (v[:, 1] - 0.02) ** 2) / 1e-4) * (v[:, 2] > 0)
+    W = np.stack([np.full(V, 0.05), w_neck, w_jaw, w_eye(0.03), w_eye(-0.03)], 1)
+    W = W / W.sum(1, keepdims=True)
+    J = np.zeros((5, V))
+    for j in range(5):
+        top = np.argsort(-W[:, j])[:20] if j else np.arange(V)
+        J[j, top] = 1 / len(top)
+    return W, J
+
 # %% ../nbs/90_testing.ipynb #6e3e1a69
 def make_tiny_flame(dest, seed: int = 0, subdiv: int = 3) -> Path:
     """Write a tiny model in FLAME's exact file format to folder `dest` (642 vertices for subdiv=3): generic_model.pkl
@@ -96,25 +112,18 @@ def make_tiny_flame(dest, seed: int = 0, subdiv: int = 3) -> Path:
     decay = 1.0 / (1 + np.arange(400) % 300)[None, None]
     shapedirs = rng.normal(size=(V, 3, 400)) * 2e-3 * decay
     posedirs = rng.normal(size=(V, 3, 36)) * 1e-4
-    sig = lambda x: 1 / (1 + np.exp(-x))
-    w_jaw = sig((-v[:, 1] - 0.02) / 0.01) * sig(v[:, 2] / 0.01)
-    w_neck = sig((-v[:, 1] - 0.06) / 0.01) * (1 - w_jaw)
-    w_eye = lambda cx: np.exp(-((v[:, 0] - cx) ** 2 + (v[:, 1] - 0.02) ** 2) / 1e-4) * (v[:, 2] > 0)
-    W = np.stack([np.full(V, 0.05), w_neck, w_jaw, w_eye(0.03), w_eye(-0.03)], 1)
-    W = W / W.sum(1, keepdims=True)
-    J = np.zeros((5, V))
-    for j in range(5):
-        top = np.argsort(-W[:, j])[:20] if j else np.arange(V)
-        J[j, top] = 1 / len(top)
+    W, J = _tiny_skinning(v)
     kintree = np.array([[2 ** 32 - 1, 0, 1, 1, 1], [0, 1, 2, 3, 4]], dtype=np.int64)
     model = dict(f=faces.astype(np.uint32), v_template=v, shapedirs=shapedirs, posedirs=posedirs, J_regressor=J,
                  kintree_table=kintree, weights=W, J=J @ v, bs_style='lbs', bs_type='lrotmin')
-    write_flame_pickle(dest / 'generic_model.pkl', model, chumpy_keys=('v_template', 'shapedirs', 'J'), sparse_keys=('J_regressor',))
+    write_flame_pickle(dest / 'generic_model.pkl', model, chumpy_keys=('v_template', 'shapedirs', 'J'),
+                       sparse_keys=('J_regressor',))
     # landmarks: the drawing placed on the front of the ellipsoid, embedded barycentrically
     uv = _face_drawing_68() * [0.055, 0.075]
     p = np.concatenate([uv, 0.09 * np.sqrt(np.clip(1 - (uv[:, :1] / 0.075) ** 2 - (uv[:, 1:] / 0.1) ** 2, 0, 1))], 1)
     fidx, bary = _embed_on_front(p, v, faces)
-    write_flame_pickle(dest / 'flame_static_embedding.pkl', dict(lmk_face_idx=fidx[17:].astype(np.uint32), lmk_b_coords=bary[17:]))
+    write_flame_pickle(dest / 'flame_static_embedding.pkl',
+                       dict(lmk_face_idx=fidx[17:].astype(np.uint32), lmk_b_coords=bary[17:]))
     dyn_f = np.repeat(fidx[None, :17], 79, 0)
     dyn_b = np.repeat(bary[None, :17], 79, 0)
     dyn_f[1:] = rng.integers(0, len(faces), size=(78, 17))                # rows 1..78 (other yaw bins) are unused here
@@ -122,9 +131,10 @@ def make_tiny_flame(dest, seed: int = 0, subdiv: int = 3) -> Path:
     dyn[()] = dict(lmk_face_idx=dyn_f.astype(np.int64), lmk_b_coords=dyn_b)
     np.save(dest / 'flame_dynamic_embedding.npy', dyn, allow_pickle=True)
     front = np.where(v[:, 2] > 0)[0]
-    for name, idx in [('face_indices', front[np.abs(v[front, 1]) < 0.07]), ('head_indices', np.where(v[:, 1] > -0.09)[0]),
-                      ('head_z5_indices', np.where(v[:, 1] > -0.095)[0]), ('landmarks_191', rng.choice(front, 191, replace=False)),
-                      ('landmarks_445', rng.choice(V, 445, replace=False))]:
+    subsets = dict(face_indices=front[np.abs(v[front, 1]) < 0.07], head_indices=np.where(v[:, 1] > -0.09)[0],
+                   head_z5_indices=np.where(v[:, 1] > -0.095)[0], landmarks_191=rng.choice(front, 191, replace=False),
+                   landmarks_445=rng.choice(V, 445, replace=False))
+    for name, idx in subsets.items():
         np.save(dest / f'{name}.npy', np.sort(idx).astype(np.int64))
     return dest
 
