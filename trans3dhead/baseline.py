@@ -86,13 +86,15 @@ class DAD3DNetBaseline(nn.Module):
                            residuals=None, params_layers=params[None], heatmaps=hm)
 
 # %% ../nbs/11_baseline.ipynb #0005622c
-def build_baseline(cfg:ModelConfig|None=None, mean_face=None, flame_dir=None, flame:nn.Module|None=None) -> DAD3DNetBaseline:
+def build_baseline(cfg:ModelConfig|None=None, mean_face=None, flame_dir=None,
+                   flame:nn.Module|None=None) -> DAD3DNetBaseline:
     """A `DAD3DNetBaseline` for `cfg` (default: ResNet-50, 413 parameters, 256-channel BiFPN); mean_face `[68, 2]`
     normalised crop coords."""
     cfg = (cfg or ModelConfig()).validate()
     flame = flame if flame is not None else _flame_layer(cfg.n_params, flame_dir, cfg.crop_size)
     stem, stages, chans = backbone_stages(cfg.backbone, cfg.backbone_weights, cfg.pretrained)
-    m = DAD3DNetBaseline(stem, stages, chans, flame, cfg.n_params, cfg.d_model, cfg.n_landmarks, crop_size=cfg.crop_size)
+    m = DAD3DNetBaseline(stem, stages, chans, flame, cfg.n_params, cfg.d_model, cfg.n_landmarks,
+                         crop_size=cfg.crop_size)
     bias = init_param_bias(flame, cfg.n_params, cfg.head_fill)
     mf = template_landmarks(flame, bias) if mean_face is None else torch.as_tensor(mean_face, dtype=torch.float32)
     with torch.no_grad():

@@ -57,14 +57,16 @@ def load_model_state(model: nn.Module, sd: dict, where='checkpoint'):
     missing, unexpected = m.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.startswith(FLAME_PREFIX)]
     if missing or unexpected:
-        raise CheckpointError(f"{where}: does not fit this model (missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+        raise CheckpointError(f"{where}: does not fit this model (missing "
+                              f"{missing[:5]}{'...' if len(missing) > 5 else ''}, "
                               f"unexpected {unexpected[:5]}): was it trained with another config/preset?")
 
 # %% ../nbs/14a_checkpoint.ipynb #ff88cf7c
 def get_rng_state(dls=None) -> dict:
     "Python, NumPy, torch (and CUDA) RNG states, plus each fastai DataLoader's own `rng`, as weights_only-safe values."
     npst = np.random.get_state()
-    st = dict(python=random.getstate(), numpy=[npst[0], torch.from_numpy(npst[1].astype(np.int64)), *map(float, npst[2:])],
+    st = dict(python=random.getstate(),
+              numpy=[npst[0], torch.from_numpy(npst[1].astype(np.int64)), *map(float, npst[2:])],
               torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
               dls=[dl.rng.getstate() for dl in (dls.loaders if dls is not None else []) if hasattr(dl, 'rng')])
     return st
@@ -140,11 +142,14 @@ def save_checkpoint(learn: Learner, path, epoch: int) -> Path:
 def read_checkpoint(path, map_location='cpu') -> dict:
     "Read a checkpoint with `torch.load(weights_only=True)`; `CheckpointError` if missing, unreadable or not ours."
     path = Path(path)
-    if not path.is_file(): raise CheckpointError(f"{path}: no such checkpoint file (look for last.pth in the --out folder)")
+    if not path.is_file(): raise CheckpointError(f"{path}: no such checkpoint file (look for last.pth in the --out "
+                                                 "folder)")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise CheckpointError(f"{path}: cannot read it as a trans3dhead checkpoint ({str(e)[:300]})") from e
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot read it as a trans3dhead checkpoint ({str(e)[:300]})") from e
     if not isinstance(ck, dict) or ck.get('format') != 'trans3dhead-checkpoint':
-        raise CheckpointError(f"{path}: not a trans3dhead training checkpoint (no 'format' tag); exported models are folders read by load_model")
+        raise CheckpointError(f"{path}: not a trans3dhead training checkpoint (no 'format' tag); exported models are "
+                              "folders read by load_model")
     return ck
 
 # %% ../nbs/14a_checkpoint.ipynb #f7a28b8c
@@ -186,25 +191,31 @@ def export_model(learn_or_model, path, cfg: ModelConfig | None = None, mean_face
     if mean_face is None:
         mean_face = getattr(learn_or_model, 'mean_face', None)
         lb = getattr(m, 'landmark_branch', None)
-        if mean_face is None and lb is not None and hasattr(lb.regress, 'mean_face'): mean_face = lb.regress.mean_face.detach()
+        if mean_face is None and lb is not None and hasattr(lb.regress, 'mean_face'):
+            mean_face = lb.regress.mean_face.detach()
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     atomic_torch_save(model_state(m), path / 'weights.pth')
-    meta = dict(format=MODEL_FORMAT, version=1, arch=arch_of(m), config=asdict(cfg), flame_n_vertices=int(m.flame.n_vertices))
+    meta = dict(format=MODEL_FORMAT, version=1, arch=arch_of(m), config=asdict(cfg),
+                flame_n_vertices=int(m.flame.n_vertices))
     atomic_write_text(path / 'config.json', json.dumps(meta, indent=1))
     if mean_face is not None:
-        atomic_write(path / 'mean_face.npy', lambda f: np.save(f, to_numpy(mean_face).astype(np.float32), allow_pickle=False))
+        atomic_write(path / 'mean_face.npy',
+                     lambda f: np.save(f, to_numpy(mean_face).astype(np.float32), allow_pickle=False))
     return path
 
 # %% ../nbs/14a_checkpoint.ipynb #765f92a6
 def _read_model_folder(path: Path) -> tuple[dict, dict, np.ndarray | None]:
     for f in ('weights.pth', 'config.json'):
-        if not (path / f).is_file(): raise CheckpointError(f"{path}: no {f}; a model folder from export_model holds weights.pth, config.json, mean_face.npy")
+        if not (path / f).is_file(): raise CheckpointError(f"{path}: no {f}; a model folder from export_model holds "
+                                                           "weights.pth, config.json, mean_face.npy")
     try: meta = json.loads((path / 'config.json').read_text())
     except json.JSONDecodeError as e: raise CheckpointError(f"{path / 'config.json'}: not valid JSON ({e})") from e
-    if meta.get('format') != MODEL_FORMAT: raise CheckpointError(f"{path / 'config.json'}: not a trans3dhead model (format {meta.get('format')!r})")
+    if meta.get('format') != MODEL_FORMAT: raise CheckpointError(f"{path / 'config.json'}: not a trans3dhead model "
+                                                                 f"(format {meta.get('format')!r})")
     try: sd = torch.load(path / 'weights.pth', map_location='cpu', weights_only=True)
-    except Exception as e: raise CheckpointError(f"{path / 'weights.pth'}: cannot read the weights ({str(e)[:200]})") from e
+    except Exception as e:
+        raise CheckpointError(f"{path / 'weights.pth'}: cannot read the weights ({str(e)[:200]})") from e
     mf = np.load(path / 'mean_face.npy', allow_pickle=False) if (path / 'mean_face.npy').is_file() else None
     return meta, sd, mf
 
@@ -219,7 +230,8 @@ def load_model(path, flame_dir=None, device='cpu') -> nn.Module:
         if meta['config'] is None: raise CheckpointError(f"{path}: the checkpoint has no model config")
     else: raise CheckpointError(f"{path}: no such model folder or checkpoint")
     try: cfg = ModelConfig(**{**meta['config'], 'pretrained': False, 'backbone_weights': None}).validate()
-    except TypeError as e: raise CheckpointError(f"{path}: config has unknown fields ({e}); made by another trans3dhead version?") from e
+    except TypeError as e: raise CheckpointError(f"{path}: config has unknown fields ({e}); made by another "
+                                                 "trans3dhead version?") from e
     model = build_arch(meta.get('arch', 'trans3dhead'), cfg, None if mf is None else to_numpy(mf), flame_dir)
     nv = meta.get('flame_n_vertices')
     if nv is not None and nv != model.flame.n_vertices:

@@ -77,7 +77,8 @@ class DecoderLayer(nn.Module):
         "tgt `[B, N, d]`, memory `[B, S, d]`, pos `[S, d]` or `[B, S, d]` (keys), query_pos `[N, d]` or `[B, N, d]`."
         q = _with_pos(tgt, query_pos)
         tgt = self.norms[0](tgt + self.drops[0](self.self_attn(q, q, tgt, need_weights=False)[0]))
-        x, attn = self.cross_attn(_with_pos(tgt, query_pos), _with_pos(memory, pos), memory, need_weights=self.keep_attn)
+        x, attn = self.cross_attn(_with_pos(tgt, query_pos), _with_pos(memory, pos), memory,
+                                  need_weights=self.keep_attn)
         if self.keep_attn: self.cross_attn_map = attn.detach().mean(1)         # [B, N, S], mean over heads
         tgt = self.norms[1](tgt + self.drops[1](x))
         return self.norms[2](tgt + self.drops[2](self.ffn(tgt)))

@@ -45,11 +45,13 @@ def load_base_mesh() -> dict:
     """The committed base mesh: vertices [V,3] (FLAME model space, metres), faces [F,3], is_cap [V] (synthetic back),
     lmk68_face_idx [68], lmk68_b_coords [68,3]."""
     p = _asset_path(BASE_MESH_FILE)
-    if not p.exists(): raise FlameFilesError(f'{p}: the default head base mesh is missing; reinstall trans3dhead (the file ships with the package).')
+    if not p.exists(): raise FlameFilesError(f'{p}: the default head base mesh is missing; reinstall trans3dhead (the '
+                                             'file ships with the package).')
     with np.load(p, allow_pickle=False) as d:
         return dict(vertices=d['vertices'].astype(np.float64) * float(d['vertex_scale']) + d['vertex_offset'],
                     faces=d['faces'].astype(np.int64), is_cap=d['is_cap'].astype(bool),
-                    lmk68_face_idx=d['lmk68_face_idx'].astype(np.int64), lmk68_b_coords=d['lmk68_b_coords'].astype(np.float64))
+                    lmk68_face_idx=d['lmk68_face_idx'].astype(np.int64),
+                    lmk68_b_coords=d['lmk68_b_coords'].astype(np.float64))
 
 # %% ../nbs/02_default_head.ipynb #746ec019
 def barycentric_points(vertices, faces, face_idx, b_coords):
@@ -220,7 +222,7 @@ def _orthonormalise(fields):
     """Gram-Schmidt in order of fields [n,V,3] -> unit-norm orthogonal fields [n,V,3] (Cholesky QR: B = L Q, G = B B^T =
     L L^T)."""
     B = fields.reshape(len(fields), -1)
-    for _ in range(2):                                   # twice ("CholeskyQR2"): the second pass removes the round-off of the first
+    for _ in range(2):  # twice ("CholeskyQR2"): the second pass removes the round-off of the first
         G = B @ B.T
         G += np.eye(len(G)) * 1e-12 * np.trace(G) / len(G)
         B = solve_triangular(np.linalg.cholesky(G), B, lower=True)
@@ -261,18 +263,20 @@ def expression_basis(V, lmk, rng, n=N_EXPR):
     lower = _smoothstep(0.0015, -0.0015, V[:, 1] - mouth_c[1]) * m['mouth']
     upper_lid = lambda e: blob((lmk[e[1]] + lmk[e[2]]) / 2, 0.006) * (V[:, 1] > lmk[list(e)][:, 1].mean()).astype(float)
     brow_inner = blob(lmk[21], 0.012) + blob(lmk[22], 0.012)
-    cheek = blob(lmk[3] * [0.75, 1, 1] + lmk[30] * [0, 0, 0.25] - [0, 0, 0], 0.02) + blob(lmk[13] * [0.75, 1, 1] + lmk[30] * [0, 0, 0.25], 0.02)
+    cheek = (blob(lmk[3] * [0.75, 1, 1] + lmk[30] * [0, 0, 0.25] - [0, 0, 0], 0.02)
+             + blob(lmk[13] * [0.75, 1, 1] + lmk[30] * [0, 0, 0.25], 0.02))
+    press = (m['mouth'] * blob(mouth_c, 0.012))[:, None]
     hand = [
-        sum(blob(p, 0.012)[:, None] * (0.6*ey + 0.5*s*ex - 0.3*ez) for p, s in corners),                  # smile
-        sum(blob(p, 0.014)[:, None] * (s*ex) for p, s in corners),                                        # stretch
+        sum(blob(p, 0.012)[:, None] * (0.6*ey + 0.5*s*ex - 0.3*ez) for p, s in corners),                   # smile
+        sum(blob(p, 0.014)[:, None] * (s*ex) for p, s in corners),                                         # stretch
         m['mouth'][:, None] * (ez - 3*np.outer(V[:, 0] - mouth_c[0], ex)) * blob(mouth_c, 0.02)[:, None],  # pucker
-        lower[:, None] * (-ey),                                                                           # lower lip drop
-        (m['mouth'] * blob(mouth_c, 0.012))[:, None] * (np.sign(V[:, 1] - mouth_c[1])[:, None] * -ey - 0.3*ez),  # lips press
+        lower[:, None] * (-ey),                                                                            # lower lip drop
+        press * (np.sign(V[:, 1] - mouth_c[1])[:, None] * -ey - 0.3*ez),                                   # lips press
         cheek[:, None] * (np.sign(V[:, 0])[:, None] * ex + 0.5*ez),                                        # cheek puff
-        m['brows'][:, None] * ey[None].repeat(len(V), 0),                                                 # brow raise
+        m['brows'][:, None] * ey[None].repeat(len(V), 0),                                                  # brow raise
         brow_inner[:, None] * (-ey - 0.8*np.sign(V[:, 0])[:, None] * ex),                                  # frown
-        (upper_lid(range(36, 42)) + upper_lid(range(42, 48)))[:, None] * (-ey - 0.2*ez),                 # eyes closing
-        blob(lmk[54], 0.012)[:, None] * (0.6*ey + 0.5*ex - 0.3*ez),                                       # one-sided smile
+        (upper_lid(range(36, 42)) + upper_lid(range(42, 48)))[:, None] * (-ey - 0.2*ez),                   # eyes closing
+        blob(lmk[54], 0.012)[:, None] * (0.6*ey + 0.5*ex - 0.3*ez),                                        # one-sided smile
     ]
     fields = [np.asarray(h, np.float64) for h in hand]
     regions = rng.choice(['mouth', 'mouth', 'eyes', 'brows'], size=n - len(fields))
@@ -282,7 +286,7 @@ def expression_basis(V, lmk, rng, n=N_EXPR):
         fields.append((rng.normal(size=4)[:, None, None] * f).sum(0))
     B = np.stack(fields)[:n]
     Bo = _orthonormalise(B)
-    Bo[:len(hand)] = B[:len(hand)]                   # keep the hand-made ones exact (nearly orthogonal anyway: disjoint regions)
+    Bo[:len(hand)] = B[:len(hand)]  # keep the hand-made ones exact (nearly orthogonal anyway: disjoint regions)
     peak = np.linalg.norm(Bo, axis=-1).max(-1)
     size = 5e-3 / (1 + np.arange(n) / 10)
     return np.moveaxis(Bo * (size / peak)[:, None, None], 0, -1)
@@ -382,7 +386,8 @@ def dynamic_contour(V, F, fi, bc, lmk):
         a = np.deg2rad(yaw)
         R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
         Vr = V[front] @ R.T
-        far_side = 1 if yaw > 0 else -1               # rotating about +y by +yaw turns the face towards +x: the +x side becomes the silhouette
+        # rotating about +y by +yaw turns the face towards +x: the +x side becomes the silhouette
+        far_side = 1 if yaw > 0 else -1
         pts = []
         for i, p in enumerate(cont):
             side = np.sign(p[0]) if abs(p[0]) > 1e-4 else 0
@@ -432,7 +437,8 @@ def make_default_head(seed:int=0) -> dict:
                 static=dict(lmk_face_idx=fi[17:].copy(), lmk_b_coords=bc[17:].copy()),
                 dynamic=dict(lmk_face_idx=dfi, lmk_b_coords=dbc),
                 face_indices=sub['face'], head_indices=sub['head'], head_z5_indices=sub['head_z5'],
-                landmarks_191=dense_landmarks(V, lmk, sub['face'], 191), landmarks_445=dense_landmarks(V, lmk, sub['face'], 445))
+                landmarks_191=dense_landmarks(V, lmk, sub['face'], 191),
+                landmarks_445=dense_landmarks(V, lmk, sub['face'], 445))
 
 # %% ../nbs/02_default_head.ipynb #719300d4
 MODEL_KEYS = ('f', 'v_template', 'shapedirs', 'posedirs', 'J_regressor', 'kintree_table', 'weights')
@@ -458,7 +464,8 @@ def build_default_head(dest, seed:int=0) -> Path:
     dest = write_flame_files(make_default_head(seed), dest)
     (dest/'default_head.json').write_text(json.dumps(dict(
         name='trans3dhead default head', version=DEFAULT_HEAD_VERSION, seed=seed,
-        mesh='menpo3d full-head template (BSD-3-Clause, (c) Imperial College London and contributors), decimated, back of the head closed',
+        mesh='menpo3d full-head template (BSD-3-Clause, (c) Imperial College London and contributors), decimated, '
+             'back of the head closed',
         components='synthetic (not learned): 300 shape, 100 expression, pose correctives'), indent=1))
     return dest
 
@@ -473,7 +480,7 @@ def default_head_dir(seed:int=0) -> Path:
         build_default_head(tmp, seed)
         try: os.rename(tmp, final)
         except OSError:
-            if not (final/'default_head.json').exists(): raise      # a real failure, not another process winning the race
+            if not (final/'default_head.json').exists(): raise  # a real failure, not another process winning the race
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return final
@@ -509,21 +516,25 @@ def draw_mesh(ax, vertices, faces, yaw:float=0., landmarks=None, color=(0.86, 0.
     light = np.array([0.3, 0.4, 1.0])
     light /= np.linalg.norm(light)
     shade = np.clip(n[vis][order] @ light, 0, 1)
-    ax.add_collection(PolyCollection(tri[vis][order][:, :, :2], facecolors=np.array(color)[None] * (0.3 + 0.7*shade[:, None]), edgecolors='none'))
+    ax.add_collection(PolyCollection(tri[vis][order][:, :, :2],
+                                     facecolors=np.array(color)[None] * (0.3 + 0.7*shade[:, None]), edgecolors='none'))
     if landmarks is not None:
         q = np.asarray(landmarks) @ R.T
         ax.scatter(q[:, 0], q[:, 1], s=8, c='crimson', zorder=5)
         if numbers:
-            for i, (x, y) in enumerate(q[:, :2]): ax.annotate(str(i), (x, y), fontsize=5, color='navy', xytext=(2, 2), textcoords='offset points')
+            for i, (x, y) in enumerate(q[:, :2]): ax.annotate(str(i), (x, y), fontsize=5, color='navy', xytext=(2, 2),
+                                                              textcoords='offset points')
     ax.set_aspect('equal')
     ax.autoscale_view()
     ax.axis('off')
     return ax
 
 # %% ../nbs/02_default_head.ipynb #082a9e40
-def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0., 0, 0), root=(0., 0, 0), eyes=(0., 0, 0)):
-    """Posed head of a FLAME folder (default `find_flame_dir`): (vertices [V,3] FLAME model space, faces [F,3], landmarks [68,3]).
-    `shape`/`expression`: leading coefficients; `jaw`, `neck`, `root`, `eyes` (both): axis-angle [3] radians."""
+def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0., 0, 0), root=(0., 0, 0),
+              eyes=(0., 0, 0)):
+    """Posed head of a FLAME folder (default `find_flame_dir`): (vertices [V,3] FLAME model space, faces [F,3],
+    landmarks [68,3]). `shape`/`expression`: leading coefficients; `jaw`, `neck`, `root`, `eyes` (both): axis-angle
+    [3] radians."""
     import torch   # torch only to pose the head in the viewers; the head is built with NumPy
     from smplx.lbs import lbs   # with torch, viewers only
     from trans3dhead.rotation import axis_angle_to_matrix   # with torch, viewers only
@@ -570,9 +581,11 @@ def plot_head_3d(flame_dir=None, landmarks=True, **pose):
     see `head_mesh`."""
     import plotly.graph_objects as go   # interactive viewer only
     v, f, l = head_mesh(flame_dir, **pose)
-    data = [go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], color='peachpuff', flatshading=False,
+    data = [go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], color='peachpuff',
+                      flatshading=False,
                       lighting=dict(ambient=0.4, diffuse=0.8, specular=0.1), name='head')]
-    if landmarks: data.append(go.Scatter3d(x=l[:, 0], y=l[:, 1], z=l[:, 2], mode='markers', marker=dict(size=3, color='crimson'),
+    if landmarks: data.append(go.Scatter3d(x=l[:, 0], y=l[:, 1], z=l[:, 2], mode='markers',
+                                           marker=dict(size=3, color='crimson'),
                                            text=[str(i) for i in range(len(l))], name='68 landmarks'))
     fig = go.Figure(data)
     fig.update_layout(scene=dict(aspectmode='data', camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=0, y=0, z=2))),
@@ -585,7 +598,8 @@ def head_explorer(flame_dir=None, n_shape=4, n_expr=6):
     neck yaw/pitch, view yaw; redraws `show_head`-style pictures."""
     import ipywidgets as w, matplotlib.pyplot as plt   # interactive viewer only
     fd = find_flame_dir(flame_dir)
-    sl = lambda d, lo=-3., hi=3.: w.FloatSlider(value=0., min=lo, max=hi, step=0.1, description=d, continuous_update=False)
+    sl = lambda d, lo=-3., hi=3.: w.FloatSlider(value=0., min=lo, max=hi, step=0.1, description=d,
+                                                continuous_update=False)
     shape = [sl(f'shape {i}') for i in range(n_shape)]
     expr = [sl(f'expr {i}') for i in range(n_expr)]
     jaw, nyaw, npitch = sl('jaw open', 0., 0.5), sl('neck yaw', -0.8, 0.8), sl('neck pitch', -0.5, 0.5)

@@ -23,7 +23,8 @@ from .default_head import head_picture
 from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, get_dls, find_split_json
 from .model import preset
-from .metrics import submission_entries, write_submission, read_submission, load_ground_truth, evaluate, summary_table
+from .metrics import (submission_entries, write_submission, read_submission, load_ground_truth, evaluate,
+                                 summary_table)
 from .learner import get_learner, fit_schedule
 from .checkpoint import export_model
 from .inference import predict, save_predictions
@@ -50,7 +51,8 @@ class DemoSettings:
     seed: int = 0
 
 PAPER_SETTINGS = DemoSettings(n_train=20000, n_val=2000, n_test=2000, epochs=360, bs=32, backbone='resnet50',
-                              pretrained=True, size=256, width=256, dropout=0.1, lr=1e-4, schedule='paper', minutes=float('inf'))
+                              pretrained=True, size=256, width=256, dropout=0.1, lr=1e-4, schedule='paper',
+                              minutes=float('inf'))
 
 # A smoke run of the whole job in about a minute (CI runs it on every change): no accuracy to speak of.
 QUICK_SETTINGS = DemoSettings(n_train=64, n_val=8, n_test=8, epochs=2, minutes=0.4)
@@ -101,8 +103,8 @@ def score(model, root, split: str, submission_path, name: str):
 
 # %% ../nbs/16_demo.ipynb #cd6a9a5e
 def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures: int = 4, workers: int = 2) -> dict:
-    """The main job: data, training, evaluation, pictures. Writes into `out`; returns {'untrained': table, 'trained': table, 'model': path,
-    'pictures': [...]}."""
+    """The main job: data, training, evaluation, pictures. Writes into `out`; returns {'untrained': table, 'trained':
+    table, 'model': path, 'pictures': [...]}."""
     s, out = settings, Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(s.seed)
@@ -112,12 +114,15 @@ def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures
     dls = get_dls(data, bs=s.bs, crop_size=s.size, num_workers=workers)
     cfg = preset(s.preset, backbone=s.backbone, pretrained=s.pretrained, crop_size=s.size, d_model=s.width,
                  dim_ff=4 * s.width, dropout=s.dropout)
-    learn = get_learner(dls, cfg, lr=s.lr, schedule=s.schedule, z5=False, chamfer=False, ckpt_dir=out / 'run', path=out / 'run')
+    learn = get_learner(dls, cfg, lr=s.lr, schedule=s.schedule, z5=False, chamfer=False, ckpt_dir=out / 'run',
+                        path=out / 'run')
     untrained = score(learn.model, data, 'test_gt', out / 'submission_untrained.json', 'untrained')
-    print(f"[3/5] training {s.preset} ({s.backbone}, {s.size}² crops): {s.epochs} epochs or {s.minutes} min, whichever ends first")
+    print(f"[3/5] training {s.preset} ({s.backbone}, {s.size}² crops): {s.epochs} epochs or {s.minutes} min, whichever "
+          "ends first")
     budget = TimeBudget(s.minutes)
     fit_schedule(learn, s.epochs, cbs=[budget])
-    if budget.stopped_early: print(f"\n      {s.minutes}-minute budget spent after {learn.epoch + 1} epoch(s); the schedule ran to its end")
+    if budget.stopped_early: print(f"\n      {s.minutes}-minute budget spent after {learn.epoch + 1} epoch(s); the "
+                                   "schedule ran to its end")
     model_dir = export_model(learn, out / 'model')
     print("[4/5] test split, Table 1 form:")
     trained = score(learn.model, data, 'test_gt', out / 'submission.json', 'trained')
@@ -133,7 +138,8 @@ def run_demo(out='demo_out', settings: DemoSettings = DemoSettings(), n_pictures
 # %% ../nbs/16_demo.ipynb #70b5bf2b
 @call_parse
 def main(out: Param("output folder (data, run, model, metrics, pictures)", str) = 'demo_out',
-         full: Param("the paper's setting: ResNet-50, 256² crops, 360 epochs, 20k/2k/2k images (a GPU job)", store_true) = False,
+         full: Param("the paper's setting: ResNet-50, 256² crops, 360 epochs, 20k/2k/2k images (a GPU job)",
+                     store_true) = False,
          quick: Param("a one-minute smoke run: 64/8/8 images, 25 s of training", store_true) = False,
          n_train: Param("training images", int) = None, n_val: Param("validation images", int) = None,
          n_test: Param("test images", int) = None, epochs: Param("epochs", int) = None,

@@ -81,7 +81,8 @@ class DDPCallback(Callback):
     def before_fit(self):
         dev = next(self.model.parameters()).device
         m = nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if self.sync_bn and dev.type == 'cuda' else self.model
-        self.learn.model = nn.parallel.DistributedDataParallel(m, device_ids=[dev.index] if dev.type == 'cuda' else None,
+        self.learn.model = nn.parallel.DistributedDataParallel(m,
+                                                               device_ids=[dev.index] if dev.type == 'cuda' else None,
                                                                find_unused_parameters=self.find_unused_parameters)
         self.old_dls = list(self.dls.loaders)
         self.learn.dls.loaders = [self._wrap(dl) for dl in self.dls.loaders]
@@ -95,7 +96,8 @@ class DDPCallback(Callback):
 @contextlib.contextmanager
 def distributed_ctx(backend: str | None = None, timeout_s: int = 1800):
     """Join the process group described by the launcher's environment (torchrun / accelerate launch) and yield this
-    process's device (`cuda:LOCAL_RANK`, or the CPU); a single process (no `WORLD_SIZE` > 1) just yields the default device."""
+    process's device (`cuda:LOCAL_RANK`, or the CPU); a single process (no `WORLD_SIZE` > 1) just yields the default
+    device."""
     if num_distrib() <= 1 or (dist.is_available() and dist.is_initialized()):
         yield default_device()
         return
@@ -107,7 +109,7 @@ def distributed_ctx(backend: str | None = None, timeout_s: int = 1800):
         yield default_device() if cuda else torch.device('cpu')
         ok = True
     finally:
-        if ok: dist.barrier()                      # wait for rank 0's last writes; no barrier after an error (it would hang)
+        if ok: dist.barrier()  # wait for rank 0's last writes; no barrier after an error (it would hang)
         dist.destroy_process_group()
 
 # %% ../nbs/14b_distributed.ipynb #cef48ea2

@@ -33,7 +33,8 @@ class ParamLayout:
     n_jaw: int = 3
     def __post_init__(self):
         if not (0 <= self.n_shape <= FLAME_N_SHAPE and 0 <= self.n_expr <= FLAME_N_EXPR and self.n_jaw in (0, 3)):
-            raise ConfigError(f'ParamLayout({self.n_shape}, {self.n_expr}, {self.n_jaw}): need 0<=n_shape<=300, 0<=n_expr<=100, n_jaw 0 or 3.')
+            raise ConfigError(f'ParamLayout({self.n_shape}, {self.n_expr}, {self.n_jaw}): need 0<=n_shape<=300, '
+                              '0<=n_expr<=100, n_jaw 0 or 3.')
     @property
     def n(self) -> int: return self.n_shape + self.n_expr + self.n_jaw + 10
     @property
@@ -80,7 +81,8 @@ class FlameLayer(nn.Module):
         sd = a['shapedirs']
         sd = np.concatenate([sd[..., :layout.n_shape], sd[..., FLAME_N_SHAPE:FLAME_N_SHAPE + layout.n_expr]], -1)
         fidx, bary = load_landmark_embedding(self.flame_dir)
-        buf = lambda name, x, dt=torch.float32: self.register_buffer(name, None if x is None else torch.as_tensor(x, dtype=dt), persistent=False)
+        def buf(name, x, dt=torch.float32):
+            self.register_buffer(name, None if x is None else torch.as_tensor(x, dtype=dt), persistent=False)
         for k, x in [('v_template', a['v_template']), ('shapedirs', sd), ('posedirs', a['posedirs']),
                      ('J_regressor', a['J_regressor']), ('lbs_weights', a['weights']), ('lmk_bary', bary)]: buf(k, x)
         for k, x in [('parents', a['parents']), ('faces', a['faces']), ('lmk_face_idx', fidx)]: buf(k, x, torch.long)
@@ -94,7 +96,8 @@ class FlameLayer(nn.Module):
         L, B = self.layout, params.shape[0]
         betas = torch.cat([params[:, L.shape], params[:, L.expression]], -1)
         aa = params.new_zeros(B, 5, 3)
-        if L.n_jaw: aa = torch.cat([aa[:, :2], params[:, None, L.jaw], aa[:, 3:]], 1)   # joints: global, neck, jaw, eye, eye
+        # joints: global, neck, jaw, eye, eye
+        if L.n_jaw: aa = torch.cat([aa[:, :2], params[:, None, L.jaw], aa[:, 3:]], 1)
         verts, _ = lbs(betas, axis_angle_to_matrix(aa), self.v_template, self.shapedirs, self.posedirs,
                        self.J_regressor, self.parents, self.lbs_weights, pose2rot=False)
         return verts
@@ -121,7 +124,8 @@ class FlameLayer(nn.Module):
         "Dense landmarks [B,n,D] (n = 191 or 445) of a mesh [B,V,D]."
         if n not in (191, 445): raise ConfigError(f'dense landmarks: n must be 191 or 445, got {n}.')
         idx = getattr(self, f'dense_{n}')
-        if idx is None: raise FlameFilesError(f"{self.flame_dir}: no {FLAME_FILES[f'landmarks_{n}']} (the {n} dense landmarks).")
+        if idx is None: raise FlameFilesError(f"{self.flame_dir}: no {FLAME_FILES[f'landmarks_{n}']} (the {n} dense "
+                                              "landmarks).")
         return verts[:, idx]
 
     @staticmethod

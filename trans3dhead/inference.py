@@ -185,9 +185,11 @@ def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_
         vd = verts.to(flame.lmk_bary)                                                         # FLAME's device and dtype
         lmk_mesh = flame.landmarks68(vd[None])[0, :, :2].double().cpu()
         lmk = lmk_mesh if out.landmarks is None else crop_to_orig(out.landmarks[i].double().cpu()[None], c)[0]
-        res.append(FacePrediction(source=src, box=np.asarray(box, dtype=np.float64), crop=np.asarray(crop), landmarks=to_numpy(lmk),
+        res.append(FacePrediction(source=src, box=np.asarray(box, dtype=np.float64), crop=np.asarray(crop),
+                                  landmarks=to_numpy(lmk),
                                   landmarks_mesh=to_numpy(lmk_mesh), vertices=to_numpy(verts), faces=faces_idx,
-                                  rotation=to_numpy(out.flame.rotation[i].double()), euler=to_numpy(out.flame.euler[i].double()),
+                                  rotation=to_numpy(out.flame.rotation[i].double()),
+                                  euler=to_numpy(out.flame.euler[i].double()),
                                   params=to_numpy(out.params[i].double()), dense=_dense_sets(flame, vd),
                                   image_size=tuple(size)))
     return res
@@ -200,7 +202,8 @@ def _as_model(model_or_path, flame_dir=None, device=None, runtime: str = 'torch'
         raise ConfigError("runtime='onnx' needs the path of an .onnx file or of a model folder holding model.onnx "
                           "(write it with export_onnx / trans3dhead_export MODEL_DIR MODEL_DIR/model.onnx)")
     if isinstance(model_or_path, nn.Module): return bare_model(model_or_path).eval()
-    if model_or_path is None: raise ConfigError("predict needs a model: a trained model object or the folder written by export_model / trans3dhead_train (<out>/model)")
+    if model_or_path is None: raise ConfigError("predict needs a model: a trained model object or the folder written "
+                                                "by export_model / trans3dhead_train (<out>/model)")
     return load_model(model_or_path, flame_dir=flame_dir, device=device or default_device())
 
 # %% ../nbs/15_inference.ipynb #6c0a0e18
@@ -215,16 +218,17 @@ def _box_for(boxes, i: int, n: int, name: str):
     if boxes is None: return None
     if isinstance(boxes, dict): return boxes.get(name, boxes.get(Path(name).name))
     if n == 1 and _is_one_box(boxes): return boxes
-    if len(boxes) != n: raise ConfigError(f"boxes: give one entry (None, (x, y, w, h) or a list of boxes) per input image ({n}); got {len(boxes)}")
+    if len(boxes) != n: raise ConfigError("boxes: give one entry (None, (x, y, w, h) or a list of boxes) per input "
+                                          f"image ({n}); got {len(boxes)}")
     return boxes[i]
 
 # %% ../nbs/15_inference.ipynb #7a2c2d5e
 def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None,
             runtime: str = 'torch') -> Predictions:
     """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model or a model
-    folder/checkpoint path. `boxes`: None, one (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`),
-    or a dict {source name: box}. `detector`: 'auto' (`detect.auto_detector`: MTCNN or dlib HOG when installed,
-    else OpenCV Haar if importable), None, or a function image -> boxes.
+    folder/checkpoint path. `boxes`: None, one (x, y, w, h) for a single image, one per image (each None, `[4]` or
+    `[K,4]`), or a dict {source name: box}. `detector`: 'auto' (`detect.auto_detector`: MTCNN or dlib HOG when
+    installed, else OpenCV Haar if importable), None, or a function image -> boxes.
     `runtime`: 'torch', or 'onnx' (`model`: an .onnx file or a model folder holding model.onnx, run by ONNX Runtime).
     Unreadable inputs are listed in `.failed` and skipped."""
     m = _as_model(model, flame_dir, device, runtime)
@@ -236,7 +240,8 @@ def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=N
         if not pending: return
         x = torch.stack([p[0] for p in pending]).to(dev)
         with torch.no_grad(): out = m(x)
-        result.faces.extend(outputs_to_faces(out, [p[1] for p in pending], [p[2] for p in pending], m.flame, m.crop_size))
+        result.faces.extend(outputs_to_faces(out, [p[1] for p in pending], [p[2] for p in pending], m.flame,
+                                             m.crop_size))
         pending.clear()
     for i, s in enumerate(srcs):
         try:
@@ -289,7 +294,8 @@ def obj_text(vertices, faces, flip_y: bool = False) -> str:
 # %% ../nbs/15_inference.ipynb #5bd369d7
 def write_obj(path, face: FacePrediction, flip_y: bool = False) -> Path:
     "Write `face`'s head mesh to `path` (.obj, atomically)."
-    return atomic_write_text(path, f'# trans3dhead head mesh of {face.source} (image space)\n' + obj_text(face.vertices, face.faces, flip_y))
+    header = f'# trans3dhead head mesh of {face.source} (image space)\n'
+    return atomic_write_text(path, header + obj_text(face.vertices, face.faces, flip_y))
 
 # %% ../nbs/15_inference.ipynb #99b62e44
 def read_obj(path) -> tuple[np.ndarray, np.ndarray]:

@@ -46,7 +46,8 @@ class MARR(nn.Module):
             mean_face = torch.zeros(n_points, 2)
         mean_face = torch.as_tensor(mean_face, dtype=torch.float32)
         if mean_face.shape != (n_points, 2):
-            raise ConfigError(f"mean face has shape {tuple(mean_face.shape)}, expected ({n_points}, 2) in normalised crop coordinates")
+            raise ConfigError(f"mean face has shape {tuple(mean_face.shape)}, expected ({n_points}, 2) in normalised "
+                              "crop coordinates")
         if mean_face_mode == 'learn_random': mean_face = torch.rand(n_points, 2) * 2 - 1
         if mean_face_mode == 'fixed': self.register_buffer('mean_face', mean_face.clone())
         else: self.mean_face = nn.Parameter(mean_face.clone())

@@ -17,7 +17,8 @@ from .spaces import CROP_SIZE
 from .spaces import to_normalised   # crop px -> [-1, 1]: 2p / crop_size - 1
 
 # %% ../nbs/06_meanface.ipynb #5dd9896e
-MEAN_FACE_RULE = f"eval crop: bbox + {EVAL_MARGIN:.0%} per side, square, longest side -> crop_size; p_norm = 2 p / crop_size - 1"
+MEAN_FACE_RULE = (f"eval crop: bbox + {EVAL_MARGIN:.0%} per side, square, longest side -> crop_size; "
+                  "p_norm = 2 p / crop_size - 1")
 
 def file_sha256(path) -> str:
     "SHA-256 hex digest of the file at `path`."
@@ -58,13 +59,15 @@ def mean_face(root, split='train', flame_dir=None, crop_size=CROP_SIZE, recomput
     if not recompute and _cache_ok(meta_path, npy, want):
         return np.load(npy, allow_pickle=False).astype(np.float32)
     ds = DAD3DHeads(root, split, train=False, crop_size=crop_size, flame_dir=flame_dir, flame=flame, skip_bad=skip_bad)
-    if not ds.annotated: raise ValueError(f"{ds.split_json}: split {split!r} has no annotations; use the training split")
+    if not ds.annotated:
+        raise ValueError(f"{ds.split_json}: split {split!r} has no annotations; use the training split")
     mf, n = compute_mean_face(ds)
     mf = mf.astype(np.float32)
     try:
         np.save(npy, mf)
         meta_path.write_text(json.dumps(dict(want, count=n, skipped=len(ds.report)), indent=1))
-    except OSError as e: warnings.warn(f"could not cache the mean face beside the data ({e}); it will be recomputed next time")
+    except OSError as e: warnings.warn(f"could not cache the mean face beside the data ({e}); it will be recomputed "
+                                       "next time")
     return mf
 
 # %% ../nbs/06_meanface.ipynb #43794e04

@@ -130,7 +130,8 @@ class LandmarkBranch(nn.Module):
     """Landmark branch: memory `[B,S,d]`, pos `[S,d]` -> (landmarks per layer `[L,B,68,2]`, residuals `[L,B,68,2]` or
     None), normalised crop coords."""
     def __init__(self, n_points:int=68, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_layers:int=2,
-                 qamem:bool=True, mqinit:bool=True, marr:bool=True, mean_face:Tensor|None=None, mean_face_mode:str='fixed'):
+                 qamem:bool=True, mqinit:bool=True, marr:bool=True, mean_face:Tensor|None=None,
+                 mean_face_mode:str='fixed'):
         super().__init__()
         self.queries = Queries(n_points, d, mqinit)
         self.decoder = Decoder(n_layers, d, nheads, dim_ff, dropout, n_points, qamem)
@@ -159,10 +160,12 @@ class ModelOutput:
 class Trans3DHead(nn.Module):
     """Backbone -> memory (+ optional encoder) -> 3DMM branch (+ FLAME) and landmark branch. images `[B,3,H,W]` ->
     ModelOutput."""
-    def __init__(self, backbone:Backbone, encoder:Encoder, param_branch:ParamBranch, landmark_branch:LandmarkBranch|None,
+    def __init__(self, backbone:Backbone, encoder:Encoder, param_branch:ParamBranch,
+                 landmark_branch:LandmarkBranch|None,
                  flame:nn.Module, crop_size:int=CROP_SIZE):
         super().__init__()
-        self.backbone, self.encoder, self.param_branch, self.landmark_branch = backbone, encoder, param_branch, landmark_branch
+        self.backbone, self.encoder = backbone, encoder
+        self.param_branch, self.landmark_branch = param_branch, landmark_branch
         self.flame, self.crop_size = flame, crop_size
 
     def memory(self, images:Tensor) -> tuple[Tensor, Tensor]:

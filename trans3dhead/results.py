@@ -83,9 +83,11 @@ def plot_marr_layers(model: nn.Module, batch: dict, i: int = 0, size: float = 3.
     if m.landmark_branch is None or not hasattr(m.landmark_branch.regress, 'mean_face'):
         raise ConfigError("plot_marr_layers needs a model with MARR (cfg.marr=True and a landmark branch)")
     out = predict_batch(m, batch)
-    steps = [('mean face', mean_face_px(m))] + [(f'layer {l + 1}', out.landmarks_layers[l, i]) for l in range(len(out.landmarks_layers))]
+    layers = [(f'layer {l + 1}', out.landmarks_layers[l, i]) for l in range(len(out.landmarks_layers))]
+    steps = [('mean face', mean_face_px(m))] + layers
     fig, axs = plt.subplots(1, len(steps), figsize=(size * len(steps), size), squeeze=False)
-    for ax, (name, p) in zip(axs[0], steps): draw_crop(ax, batch['image'][i], p, batch.get('landmarks', [None] * (i + 1))[i], title=name)
+    for ax, (name, p) in zip(axs[0], steps):
+        draw_crop(ax, batch['image'][i], p, batch.get('landmarks', [None] * (i + 1))[i], title=name)
     fig.tight_layout()
     return fig
 

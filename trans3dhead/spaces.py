@@ -89,8 +89,8 @@ def camera_space(vertices: Tensor, model_view: Tensor) -> Tensor:
 
 # %% ../nbs/00_spaces.ipynb #6488c0a1
 def project_model_view(vertices: Tensor, mv: Tensor, proj: Tensor, image_height) -> Tensor:
-    """FLAME model space [B,V,3] -> original-image pixels [B,V,2] with DAD-3DHeads' OpenGL matrices: model-view mv [B,4,4],
-    projection proj [B,4,4] (viewport included), image_height [B]: clip = P·MV·(v,1); (x, y)/w; y -> H - y."""
+    """FLAME model space [B,V,3] -> original-image pixels [B,V,2] with DAD-3DHeads' OpenGL matrices: model-view mv
+    [B,4,4], projection proj [B,4,4] (viewport included), image_height [B]: clip = P·MV·(v,1); (x, y)/w; y -> H - y."""
     vh = torch.cat([vertices, torch.ones_like(vertices[..., :1])], -1)
     clip = vh @ (proj @ mv).transpose(-1, -2)
     xy = clip[..., :2] / clip[..., 3:4]

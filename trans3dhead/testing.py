@@ -32,7 +32,8 @@ def icosphere(subdiv: int = 3, radius: float = 1.0):
     v = [[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t], [0, -1, -t], [0, 1, -t],
          [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]]
     f = [[0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6],
-         [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1]]
+         [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7],
+         [9, 8, 1]]
     v = [np.array(p, float) / np.linalg.norm(p) for p in v]
     for _ in range(subdiv):
         mid, nf = {}, []
@@ -101,8 +102,8 @@ def _tiny_skinning(v):
 # %% ../nbs/90_testing.ipynb #6e3e1a69
 def make_tiny_flame(dest, seed: int = 0, subdiv: int = 3) -> Path:
     """Write a tiny model in FLAME's exact file format to folder `dest` (642 vertices for subdiv=3): generic_model.pkl
-    (chumpy Ch + scipy csc inside, Python-2 module names), both landmark embeddings, the three vertex subsets and
-    the dense landmark sets. FLAME model space, units ~metres. For fast tests only: the shape is a drawn-on ellipsoid."""
+    (chumpy Ch + scipy csc inside, Python-2 module names), both landmark embeddings, the three vertex subsets and the
+    dense landmark sets. FLAME model space, units ~metres. For fast tests only: the shape is a drawn-on ellipsoid."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -232,7 +233,8 @@ def tiny_learner(dest, n_epoch: int = 1, **kwargs):
     flame = get_flame(fdir)
     root = make_dad_fixture(dest / 'data', flame, n_train=2, n_val=1, n_test=0)
     dls = get_dls(root, bs=1, num_workers=0, flame=flame)
-    learn = get_learner(dls, preset('trans3dhead', **TINY_MODEL), flame_dir=fdir, ckpt_dir=dest / 'run', path=dest, **kwargs)
+    learn = get_learner(dls, preset('trans3dhead', **TINY_MODEL), flame_dir=fdir, ckpt_dir=dest / 'run', path=dest,
+                        **kwargs)
     if n_epoch:
         with learn.no_bar(), learn.no_logging(): fit_schedule(learn, n_epoch)
     return learn
