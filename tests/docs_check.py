@@ -63,6 +63,25 @@ def mathjax_dir() -> Path:
                         (cache / name[len(pre):]).write_bytes(z.read(name))
     return cache
 
+def sidebar_html(pages) -> str:
+    "The sidebar of nbs/sidebar.yml (sections in reading order) as HTML lists; pages it does not name go under More."
+    import yaml
+    titles = {p.name: frontmatter(json.loads(p.read_text())).get('title', p.stem) for p, _ in pages}
+    link = lambda name: f'<li><a href="{Path(name).stem}.html">{html.escape(titles[name])}</a></li>'
+    def names(items):
+        for it in items:
+            if isinstance(it, str): yield it
+            elif 'auto' in it: yield from sorted(n for n in titles if Path(n).match(it['auto']))
+    sections, seen = [], set()
+    for it in yaml.safe_load((ROOT/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']:
+        title, items = (it['section'], it['contents']) if isinstance(it, dict) and 'section' in it else ('', [it])
+        found = [n for n in names(items) if n in titles]
+        seen |= set(found)
+        if found: sections.append((title, found))
+    rest = sorted(set(titles) - seen)
+    if rest: sections.append(('More', rest))
+    return ''.join(f'<p><b>{html.escape(t)}</b></p>' * bool(t) + f'<ul>{"".join(map(link, ns))}</ul>' for t, ns in sections)
+
 def build_with_nbconvert():
     "HTML pages from `_proc/*.ipynb` with a shared sidebar."
     import nbformat
@@ -74,9 +93,7 @@ def build_with_nbconvert():
     subprocess.run(['nbdev_proc_nbs'], cwd=ROOT, check=True, capture_output=True)
     nbs = sorted(PROC.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
     pages = [(p, for_html(json.loads(p.read_text()))) for p in nbs]
-    nav = ''.join(f'<li><a href="{p.stem}.html">{html.escape(frontmatter(json.loads(p.read_text())).get("title", p.stem))}</a></li>'
-                  for p, _ in pages)
-    side = f'<nav style="position:fixed;top:0;left:0;width:230px;height:100%;overflow:auto;padding:1em;background:#f6f6f6"><b>trans3dhead</b><ul>{nav}</ul></nav>'
+    side = f'<nav style="position:fixed;top:0;left:0;width:230px;height:100%;overflow:auto;padding:1em;background:#f6f6f6"><b>trans3dhead</b>{sidebar_html(pages)}</nav>'
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
     if (ROOT/'nbs'/'images').is_dir(): shutil.copytree(ROOT/'nbs'/'images', DOCS/'images')
