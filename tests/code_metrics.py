@@ -10,7 +10,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINE = 120
-TARGETS = dict(median_export_cell=15, import_cycles=0, joined_statements=0)   # what --check enforces
+TARGETS = dict(median_export_cell=15, import_cycles=0, joined_statements=0,   # what --check enforces, over the repo
+               imports_in_functions_without_reason=0)
+# ... and in every notebook (one definition per export cell, none over 40 lines unless it is one class, no line over
+# 120 characters), except those in NOT_YET, which still miss some (being reworked in other sessions on 2026-11-30):
+# remove a notebook from NOT_YET once `--check` passes without it.
+NOTEBOOK_TARGETS = dict(export_cells_over_40_not_one_class=0, max_definitions_per_cell=1, long_lines=0,
+                        imports_in_functions_without_reason=0)
+NOT_YET = {'01_flame_files', '03_render', '04_synth', '05_data', '09a_backbones', '12_losses', '13_metrics', '14_learner',
+           '18_video', '19_speed'}
 
 
 def code_cells(nb_path: Path) -> list[str]:
@@ -130,9 +138,15 @@ def summarise(ms: list[dict]) -> dict:
 
 
 def library_long_lines(lib: Path) -> int:
-    "Lines over MAX_LINE in the exported library (generated files excluded)."
-    return sum(len(ln) > MAX_LINE for p in lib.glob('*.py') if not p.stem.startswith('_')
-               for ln in p.read_text().split('\n'))
+    "Lines over MAX_LINE in the exported library, except the `__all__` lists nbdev generates (they reach 130)."
+    n = 0
+    for p in lib.glob('*.py'):
+        if p.stem.startswith('_'): continue
+        in_all = False
+        for ln in p.read_text().split('\n'):
+            in_all = ln.startswith('__all__ = [') or (in_all and not ln.startswith(('#', 'from', 'import')) and ln != '')
+            n += len(ln) > MAX_LINE and not in_all
+    return n
 
 
 def measure() -> dict:
@@ -164,8 +178,18 @@ def main():
     if args.by_notebook: print_by_notebook()
     m = measure()
     for k, v in m.items(): print(f'{k:36} {v}')
-    missed = [k for k, t in TARGETS.items() if m[k] > t]
+    missed = [k for k, t in TARGETS.items() if m[k] > t] + notebooks_missing()
     if args.check and missed: sys.exit(f'code metrics: targets missed: {", ".join(missed)}')
+
+
+def notebooks_missing() -> list[str]:
+    "`notebook: number` for each notebook outside NOT_YET that misses a NOTEBOOK_TARGETS target."
+    out = []
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        if nb.stem in NOT_YET: continue
+        m = summarise([measure_notebook(nb)])
+        out += [f'{nb.stem}: {k}={m[k]}' for k, t in NOTEBOOK_TARGETS.items() if m[k] > t]
+    return out
 
 
 if __name__ == '__main__': main()

@@ -270,13 +270,13 @@ def expression_basis(V, lmk, rng, n=N_EXPR):
         sum(blob(p, 0.012)[:, None] * (0.6*ey + 0.5*s*ex - 0.3*ez) for p, s in corners),                   # smile
         sum(blob(p, 0.014)[:, None] * (s*ex) for p, s in corners),                                         # stretch
         m['mouth'][:, None] * (ez - 3*np.outer(V[:, 0] - mouth_c[0], ex)) * blob(mouth_c, 0.02)[:, None],  # pucker
-        lower[:, None] * (-ey),                                                                            # lower lip drop
+        lower[:, None] * (-ey),                                                                            # lip drop
         press * (np.sign(V[:, 1] - mouth_c[1])[:, None] * -ey - 0.3*ez),                                   # lips press
         cheek[:, None] * (np.sign(V[:, 0])[:, None] * ex + 0.5*ez),                                        # cheek puff
         m['brows'][:, None] * ey[None].repeat(len(V), 0),                                                  # brow raise
         brow_inner[:, None] * (-ey - 0.8*np.sign(V[:, 0])[:, None] * ex),                                  # frown
-        (upper_lid(range(36, 42)) + upper_lid(range(42, 48)))[:, None] * (-ey - 0.2*ez),                   # eyes closing
-        blob(lmk[54], 0.012)[:, None] * (0.6*ey + 0.5*ex - 0.3*ez),                                        # one-sided smile
+        (upper_lid(range(36, 42)) + upper_lid(range(42, 48)))[:, None] * (-ey - 0.2*ez),                   # eyes shut
+        blob(lmk[54], 0.012)[:, None] * (0.6*ey + 0.5*ex - 0.3*ez),                                        # half smile
     ]
     fields = [np.asarray(h, np.float64) for h in hand]
     regions = rng.choice(['mouth', 'mouth', 'eyes', 'brows'], size=n - len(fields))

@@ -216,6 +216,6 @@ def mtcnn_detector(folder=None, min_face: int = 20, min_score: float = 0.95) -> 
 
 # %% ../nbs/15a_detect.ipynb #6ca10b8f
 def auto_detector() -> FaceDetector | None:
-    """The best face detector installed: MTCNN (its head boxes match the training crops best, see above), else dlib's
-    HOG, else None (then `predict` tries OpenCV Haar, else uses the whole image)."""
+    """The best face detector installed: MTCNN (of the detectors here, its head boxes match the training crops best),
+    else dlib's HOG, else None (then `predict` tries OpenCV Haar, else uses the whole image)."""
     return mtcnn_detector() or dlib_detector()
