@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['FLAME_DIR_ENV', 'CACHE_ENV', 'FLAME_URL', 'FLAME_FILES', 'REQUIRED_FLAME_FILES', 'FLAME_N_SHAPE', 'FLAME_N_EXPR',
-           'cache_root', 'flame_file', 'missing_flame_files', 'check_flame_dir', 'FlameUnpickler',
-           'load_pickle_restricted', 'load_npy_restricted', 'load_flame_model', 'write_flame_pickle', 'flame_arrays',
-           'save_flame_npz', 'load_flame_npz', 'load_flame_arrays', 'load_landmark_embedding', 'load_index_file']
+           'FLAME2020_VERTICES', 'INDEX_SIZES', 'cache_root', 'flame_file', 'missing_flame_files', 'check_flame_dir',
+           'FlameUnpickler', 'load_pickle_restricted', 'load_npy_restricted', 'load_flame_model', 'write_flame_pickle',
+           'flame_arrays', 'save_flame_npz', 'load_flame_npz', 'load_flame_arrays', 'load_landmark_embedding',
+           'check_index_array', 'load_index_file']
 
 # %% ../nbs/01_flame_files.ipynb #972344a8
 import hashlib, os, pickle, sys, types
@@ -306,7 +307,31 @@ def load_landmark_embedding(flame_dir) -> tuple[np.ndarray, np.ndarray]:
     return fidx, bary
 
 # %% ../nbs/01_flame_files.ipynb #e2e35cf5
-def load_index_file(flame_dir, key: str) -> np.ndarray | None:
-    "Integer vertex indices [N] from FLAME file `key` (e.g. 'head_indices'), or None if the file is absent."
+FLAME2020_VERTICES = 5023
+
+INDEX_SIZES = dict(face_indices=2094, head_indices=3457, head_z5_indices=3669, landmarks_191=191, landmarks_445=445)
+
+def check_index_array(idx, path, key: str, n_vertices: int | None = None) -> np.ndarray:
+    """Vertex indices `idx` read from `path` (FLAME file `key`) -> int64 [N] after checking type, distinctness, range
+    [0, n_vertices) and, where known (`INDEX_SIZES`; the subsets on FLAME 2020's mesh only), the size."""
+    a = np.asarray(idx)
+    size = INDEX_SIZES.get(key) if key.startswith('landmarks_') or n_vertices == FLAME2020_VERTICES else None
+    want = (f"{size} distinct" if size else "distinct") + " integer vertex indices" + (
+        f" in [0, {n_vertices})" if n_vertices else "")
+    fix = _WHERE.get(key, 'the DAD-3DHeads code release (github.com/PinataFarms/DAD-3DHeads)')
+    def bad(problem): return FlameFilesError(f"{path}: {problem}, but {key} must hold {want}. Replace the file with "
+                                             f"the one made for this FLAME model ({fix}).")
+    if a.dtype.kind not in 'iu': raise bad(f"holds {a.dtype} values")
+    a = a.reshape(-1).astype(np.int64)
+    if size and len(a) != size: raise bad(f"holds {len(a)} indices")
+    if not len(a): raise bad("is empty")
+    if n_vertices and (a.min() < 0 or a.max() >= n_vertices): raise bad(f"has indices from {a.min()} to {a.max()}")
+    if len(np.unique(a)) != len(a): raise bad(f"repeats {len(a) - len(np.unique(a))} indices")
+    return a
+
+# %% ../nbs/01_flame_files.ipynb #01e3d1ab
+def load_index_file(flame_dir, key: str, n_vertices: int | None = None) -> np.ndarray | None:
+    """Integer vertex indices [N] from FLAME file `key` (e.g. 'head_indices'), checked by `check_index_array` against
+    the model's vertex count `n_vertices`; None if the file is absent."""
     p = flame_file(flame_dir, key)
-    return None if p is None else np.asarray(load_npy_restricted(p)).reshape(-1).astype(np.int64)
+    return None if p is None else check_index_array(load_npy_restricted(p), p, key, n_vertices)
