@@ -436,8 +436,11 @@ class AFLW2000(Dataset):
         self.root, self.crop_size, self.skip_bad, self.margins = Path(root), crop_size, skip_bad, margins
         self.report, self.report_path, self.dropped = [], (Path(report_path) if report_path else None), []
         self._known_bad = set()
+        if not self.root.is_dir():
+            raise DataError(f"{self.root}: not a folder. Give the AFLW2000-3D folder (image00002.jpg, image00002.mat, ...).")
         imgs = sorted(p for p in self.root.glob('image*') if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
-        if not imgs: raise DataError(f"{self.root}: no AFLW2000-3D images (imageXXXXX.jpg) found.")
+        if not imgs:
+            raise DataError(f"{self.root}: no AFLW2000-3D images (imageXXXXX.jpg beside imageXXXXX.mat) in this folder.")
         self.items = []
         for p in imgs:
             try:

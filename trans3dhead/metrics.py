@@ -11,14 +11,17 @@ import numpy as np
 import torch
 from torch import Tensor
 # errors before fastai: it sets the filter for fastai's import-time warnings
-from .errors import DataError, Trans3DHeadError
+from .errors import ConfigError, DataError, Trans3DHeadError
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
 import sys
 import pandas as pd
 from .flame import FlameLayer
 from .rotation import wrap_degrees
-from .data import find_split_json, image_size, load_annotation, parse_split_entry, read_json
+from torch.utils.data import DataLoader
+from .checkpoint import load_model
+from .data import (AFLW2000, collate_items, find_split_json, image_size, load_annotation,
+                              parse_split_entry, read_json)
 from .files import atomic_write_text
 from .spaces import FLIP_YZ, camera_space, crop_to_orig, posed_to_image, to_crop_pixels
 from .flame import KEYPOINTS7   # (36, 39, 42, 45, 33, 48, 54); P·MV·v -> image px
@@ -29,7 +32,8 @@ __all__ = ['YAW_BINS', 'SUBMISSION_SHAPES', 'METRIC_COLUMNS', 'box_size', 'landm
            'z5_accuracy', 'similarity_procrustes', 'nearest_sq_dist', 'scale_to_eye_distance', 'chamfer_distance',
            'pose_error', 'landmarks68_of', 'predicted_landmarks', 'batch_nme', 'batch_z5', 'batch_chamfer',
            'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric', 'ChamferMetric', 'PoseErrorMetric',
-           'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae', 'aflw2000_nme', 'submission_entries',
+           'dad_metrics', 'aflw_pose_mask', 'euler_mae', 'aflw2000_pose_mae', 'yaw_bin_masks', 'aflw2000_nme',
+           'aflw2000_predictions', 'aflw2000_tables', 'format_aflw_report', 'aflw2000_report', 'submission_entries',
            'write_submission', 'read_submission', 'GTItem', 'load_ground_truth', 'sample_metrics', 'evaluate',
            'summary_table', 'attribute_tables', 'format_report', 'main']
 
@@ -218,17 +222,75 @@ def aflw2000_pose_mae(pred_euler: Tensor, gt_euler: Tensor, limit: float = 99.0,
 # %% ../nbs/13_metrics.ipynb #db0500c4
 YAW_BINS = ((0, 30), (30, 60), (60, 90))
 
+def yaw_bin_masks(gt_yaw: Tensor) -> dict:
+    "{'0-30': mask [N], '30-60': .., '60-90': ..} of |yaw| [N] degrees in [0,30], (30,60], (60,90]."
+    ay = gt_yaw.abs()
+    return {f'{lo}-{hi}': (ay <= hi) & ((ay > lo) if lo > 0 else (ay >= lo)) for lo, hi in YAW_BINS}
+
+# %% ../nbs/13_metrics.ipynb #01b79c8f
 def aflw2000_nme(pred: Tensor, gt: Tensor, gt_yaw: Tensor) -> dict:
-    """AFLW2000-3D 68-point NME ×100 (pred, gt [N,68,2] image pixels, normalised by the GT landmarks' box) per |yaw| bin
-    (yaw [N] degrees; bins [0,30], (30,60], (60,90]) and the mean of the three bins. dict('0-30', '30-60', '60-90', mean, all)."""
-    e, ay = nme(pred, gt, landmark_box_size(gt)), gt_yaw.abs()
-    r = {}
-    for lo, hi in YAW_BINS:
-        sel = (ay <= hi) & ((ay > lo) if lo > 0 else (ay >= lo))
-        r[f'{lo}-{hi}'] = e[sel].mean().item() if sel.any() else float('nan')
-    r['mean'] = float(np.mean([r[f'{lo}-{hi}'] for lo, hi in YAW_BINS]))
+    """AFLW2000-3D 68-point NME ×100 (pred, gt [N,68,2] image pixels, normalised by the GT landmarks' box) per |yaw|
+    bin (`yaw_bin_masks` of gt_yaw [N] degrees) and the mean of the three bins. dict('0-30', '30-60', '60-90', mean,
+    all)."""
+    e = nme(pred, gt, landmark_box_size(gt))
+    r = {k: e[sel].mean().item() if sel.any() else float('nan') for k, sel in yaw_bin_masks(gt_yaw).items()}
+    r['mean'] = float(np.mean(list(r.values())))
     r['all'] = e.mean().item()
     return r
+
+# %% ../nbs/13_metrics.ipynb #8c7fbb44
+def aflw2000_predictions(model, ds: AFLW2000, bs: int = 16, device='cpu') -> dict:
+    """Run `model` over the AFLW2000 dataset `ds` (its evaluation crops) -> dict(item_id [N], euler_pred, euler_gt
+    [N,3] (yaw, pitch, roll) degrees, landmarks_pred, landmarks_gt [N,68,2] original px), float64 on the CPU."""
+    res = {k: [] for k in ('item_id', 'euler_pred', 'euler_gt', 'landmarks_pred', 'landmarks_gt')}
+    for b in DataLoader(ds, batch_size=bs, collate_fn=collate_items):
+        with torch.no_grad(): out = model(b['image'].to(device))
+        lmk = predicted_landmarks(out, getattr(model, 'flame', None)).detach().double().cpu()
+        res['item_id'] += b['item_id']
+        res['euler_pred'].append(out.flame.euler.detach().double().cpu())
+        res['euler_gt'].append(b['euler'].double())
+        res['landmarks_pred'].append(crop_to_orig(lmk, b['crop'].double()))
+        res['landmarks_gt'].append(b['landmarks_orig'].double())
+    return {k: v if k == 'item_id' else torch.cat(v) for k, v in res.items()}
+
+# %% ../nbs/13_metrics.ipynb #26f07e1b
+def aflw2000_tables(preds: dict, name: str = 'ours') -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 2 (MAE↓ Pitch↓ Roll↓ Yaw↓ in degrees, one row `name`) and the NME×100 table (the three |yaw| bins, their
+    mean, all samples; a second row `n` counts the samples) from `aflw2000_predictions` output."""
+    e = euler_mae(preds['euler_pred'], preds['euler_gt'])
+    pose = pd.DataFrame([{'MAE↓': e['mean'], 'Pitch↓': e['pitch'], 'Roll↓': e['roll'], 'Yaw↓': e['yaw']}],
+                        index=pd.Index([name], name='Method'))
+    r = aflw2000_nme(preds['landmarks_pred'], preds['landmarks_gt'], preds['euler_gt'][:, 0])
+    masks = yaw_bin_masks(preds['euler_gt'][:, 0])
+    label = {f'{lo}-{hi}': f'[{lo},{hi}]' if lo == 0 else f'({lo},{hi}]' for lo, hi in YAW_BINS}
+    row = {label[k]: r[k] for k in masks} | {'Mean': r['mean'], 'All': r['all']}
+    n = {label[k]: int(m.sum()) for k, m in masks.items()} | {'Mean': '', 'All': len(preds['item_id'])}
+    nmes = pd.DataFrame([row, n], index=pd.Index([name, 'n'], name='Method'), dtype=object)
+    return pose, nmes
+
+# %% ../nbs/13_metrics.ipynb #6ff506e4
+def format_aflw_report(preds: dict, dropped=(), name: str = 'ours', limit: float = 99.0) -> str:
+    "The text `trans3dhead_eval --aflw2000` prints: counts (and dropped ids), Table 2, NME by |yaw| bin."
+    pose, nmes = aflw2000_tables(preds, name)
+    ids = f": {', '.join(dropped)}" if 0 < len(dropped) <= 10 else ''
+    head = (f"AFLW2000-3D: {len(preds['item_id'])} samples evaluated, {len(dropped)} dropped "
+            f"(|yaw|, |pitch| or |roll| > {limit:g}°){ids}")
+    return '\n'.join([head, '', 'Table 2: head pose, MAE in degrees',
+                      pose.reset_index().to_string(index=False, float_format='{:.2f}'.format), '',
+                      'NME (%) of the 68 landmarks by |yaw| (degrees)',
+                      nmes.reset_index().to_string(index=False, float_format='{:.3f}'.format)])
+
+# %% ../nbs/13_metrics.ipynb #72b06df8
+def aflw2000_report(root, model, flame_dir=None, name: str | None = None, bs: int = 16, device='cpu') -> str:
+    """Table 2 for `model` (a model, or an `export_model` folder / checkpoint path) on the AFLW2000-3D folder `root`.
+    Bad folders and models raise `DataError` / `CheckpointError` naming them."""
+    ds = AFLW2000(root)
+    if not len(ds):
+        raise DataError(f"{root}: every sample is beyond ±99° (dropped: {ds.n_dropped}); nothing left to evaluate.")
+    if isinstance(model, (str, Path)):
+        name = name or Path(model).name
+        model = load_model(model, flame_dir, device)
+    return format_aflw_report(aflw2000_predictions(model, ds, bs, device), ds.dropped, name or 'model')
 
 # %% ../nbs/13_metrics.ipynb #2a3066a6
 SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7_landmarks_3d': (7, 3), 'rotation_matrix': (3, 3)}
@@ -365,22 +427,33 @@ def format_report(df, missing=(), name: str = 'ours') -> str:
 
 # %% ../nbs/13_metrics.ipynb #bbf59c66
 @call_parse
-def main(submission: Param("submission json (DAD-3DHeads format, keyed by item_id)", str),
-         root: Param("DAD-3DHeads-format dataset root (holds <split>.json and <split>/annotations)", str),
+def main(submission: Param("submission json (DAD-3DHeads format, keyed by item_id)", str, opt=False, nargs='?') = None,
+         root: Param("DAD-3DHeads-format dataset root (holds <split>.json and <split>/annotations)", str, opt=False,
+                     nargs='?') = None,
          split: Param("split to score against (train or val; test ground truth is private)", str) = 'val',
-         flame_dir: Param("FLAME folder (default: TRANS3DHEAD_FLAME_DIR, the cache, or the embedded default head)", str) = None,
-         name: Param("row label of the table", str) = 'submission',
-         csv: Param("also write per-item metrics to this csv", str) = None):
+         flame_dir: Param("FLAME folder (default: TRANS3DHEAD_FLAME_DIR, the cache, or the embedded default head)",
+                          str) = None,
+         name: Param("row label of the table (default: 'submission', or the model folder's name)", str) = None,
+         csv: Param("also write per-item metrics to this csv", str) = None,
+         aflw2000: Param("AFLW2000-3D folder (imageXXXXX.jpg + .mat): print Table 2 of --model instead", str) = None,
+         model: Param("model folder or checkpoint to evaluate on --aflw2000", str) = None,
+         bs: Param("batch size for --aflw2000", int) = 16,
+         device: Param("torch device for --aflw2000", str) = 'cpu'):
     """Score a DAD-3DHeads submission against ground truth and print the paper's Table 1 (NME, Z5, Chamfer, pose error)
-    and per-attribute tables."""
+    and per-attribute tables; or, with --aflw2000 and --model, print Table 2 (head pose MAE, NME by yaw)."""
     try:
-        preds = read_submission(submission)
-        gts = load_ground_truth(root, split)
-        df, missing = evaluate(preds, gts, FlameLayer(flame_dir), progress=True)
+        if aflw2000:
+            if not model: raise ConfigError("--aflw2000 needs --model (a model folder or checkpoint).")
+            print(aflw2000_report(aflw2000, model, flame_dir, name, bs, device))
+            return
+        if not (submission and root):
+            raise ConfigError("give SUBMISSION ROOT (score a DAD-3DHeads submission) or --aflw2000 DIR --model M.")
+        df, missing = evaluate(read_submission(submission), load_ground_truth(root, split), FlameLayer(flame_dir),
+                               progress=True)
     except Trans3DHeadError as e:
         print(f"trans3dhead_eval: {e}", file=sys.stderr)
         sys.exit(2)
-    print(format_report(df, missing, name))
+    print(format_report(df, missing, name or 'submission'))
     if csv:
         df.to_csv(csv, index=False)
         print(f"per-item metrics: {csv}")
