@@ -14,6 +14,7 @@ from torch import Tensor
 from .errors import ConfigError, DataError, Trans3DHeadError
 from fastai.metrics import Metric
 from fastcore.script import call_parse, Param
+from fastprogress import progress_bar
 import sys
 import pandas as pd
 from .flame import FlameLayer
@@ -53,10 +54,12 @@ def nme(pred: Tensor, gt: Tensor, norm: Tensor) -> Tensor:
     "Per-sample NME ×100 of landmarks pred, gt [B,68,2] (same pixel space) normalised by norm [B]. -> [B]"
     return (pred - gt).norm(dim=-1).mean(-1) / norm * 100
 
-# %% ../nbs/13_metrics.ipynb #0a01de59
+# %% ../nbs/13_metrics.ipynb #3e807e27
 def _chunks(n: int, size: int):
+    "Slices [a, a + size) covering range(n)."
     for a in range(0, n, size): yield slice(a, min(a + size, n))
 
+# %% ../nbs/13_metrics.ipynb #90bdcbda
 def knn_indices(points: Tensor, k: int = 5, chunk: int = 1024) -> Tensor:
     "Indices [N,k] of the k nearest other points of points [N,3] (the point itself excluded), chunked over rows."
     out = []
@@ -114,11 +117,13 @@ def pose_error(R_pred: Tensor, R_gt: Tensor) -> Tensor:
     D = R_pred @ R_gt.transpose(-1, -2)
     return (torch.eye(3, dtype=D.dtype, device=D.device) - D).flatten(-2).norm(dim=-1)
 
-# %% ../nbs/13_metrics.ipynb #9e9fe08e
+# %% ../nbs/13_metrics.ipynb #fa5954ed
 def _mesh_dtype(mesh):
+    "The dtype of the first floating-point buffer of `mesh` (a module), or None."
     fl = [b for b in mesh.buffers() if b.is_floating_point()] if hasattr(mesh, 'buffers') else []
     return fl[0].dtype if fl else None
 
+# %% ../nbs/13_metrics.ipynb #16319d07
 def landmarks68_of(mesh, verts: Tensor) -> Tensor:
     """mesh.landmarks68 of verts [B,V,3] (any space; the embedding is barycentric, so it commutes with affine maps),
     computed in the mesh's dtype, returned in verts' dtype. -> [B,68,3]"""
@@ -145,7 +150,8 @@ def batch_z5(out, batch, mesh) -> Tensor:
     "Z5 accuracy per sample [B] on the head-Z5 subset: posed (z away from the camera) vs camera-space GT."
     idx = mesh.head_z5_idx
     gt = camera_space(batch['vertices'], batch['model_view'])[:, idx]
-    return torch.tensor([z5_accuracy(p, g) for p, g in zip(out.flame.posed[:, idx].detach(), gt)], dtype=torch.float64)
+    pred = out.flame.posed[:, idx].detach()
+    return torch.tensor([z5_accuracy(p, g) for p, g in zip(pred, gt)], dtype=torch.float64)
 
 # %% ../nbs/13_metrics.ipynb #d218827b
 def batch_chamfer(out, batch, mesh) -> Tensor:
@@ -161,12 +167,14 @@ def batch_pose_error(out, batch, mesh=None) -> Tensor:
     "Pose error per sample [B]."
     return pose_error(out.flame.rotation.detach(), batch['rotation'])
 
-# %% ../nbs/13_metrics.ipynb #ae49d06d
+# %% ../nbs/13_metrics.ipynb #dd6a8871
 def _batch_of(yb):
+    "The batch dict in fastai's `learn.yb`: the dict itself or its first element."
     if isinstance(yb, dict): return yb
     if isinstance(yb, (tuple, list)) and yb and isinstance(yb[0], dict): return yb[0]
     raise TypeError(f"expected the batch dict as learn.yb or learn.yb[0], got {type(yb).__name__}")
 
+# %% ../nbs/13_metrics.ipynb #ced917ab
 class SampleMetric(Metric):
     "Mean over samples of `fn(out, batch, mesh) -> [B]`, accumulated over the validation batches."
     def __init__(self, fn, name: str, mesh=None):
@@ -198,7 +206,8 @@ def PoseErrorMetric(): return SampleMetric(batch_pose_error, 'pose_err')
 def dad_metrics(mesh, z5: bool = True, chamfer: bool = True) -> list:
     """The validation metrics of Table 1 (Z5 and Chamfer cost ~0.1 s per sample on a CPU; switch them off for quick
     runs)."""
-    return [NMEMetric(mesh), *([Z5Metric(mesh)] if z5 else []), *([ChamferMetric(mesh)] if chamfer else []), PoseErrorMetric()]
+    return [NMEMetric(mesh), *([Z5Metric(mesh)] if z5 else []), *([ChamferMetric(mesh)] if chamfer else []),
+            PoseErrorMetric()]
 
 # %% ../nbs/13_metrics.ipynb #15760bd2
 def aflw_pose_mask(gt_euler: Tensor, limit: float = 99.0) -> Tensor:
@@ -293,7 +302,8 @@ def aflw2000_report(root, model, flame_dir=None, name: str | None = None, bs: in
     return format_aflw_report(aflw2000_predictions(model, ds, bs, device), ds.dropped, name or 'model')
 
 # %% ../nbs/13_metrics.ipynb #2a3066a6
-SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7_landmarks_3d': (7, 3), 'rotation_matrix': (3, 3)}
+SUBMISSION_SHAPES = {'68_landmarks_2d': (68, 2), 'N_landmarks_3d': (None, 3), '7_landmarks_3d': (7, 3),
+                     'rotation_matrix': (3, 3)}
 
 def submission_entries(out, batch, mesh) -> dict:
     """Submission entries {item_id: {key: np.ndarray}} for one batch of a `ModelOutput` (2D points in original-image px,
@@ -303,28 +313,33 @@ def submission_entries(out, batch, mesh) -> dict:
     verts = posed_to_image(out.flame.posed.detach(), crop, mesh.crop_size)
     kp7 = landmarks68_of(mesh, verts)[:, list(KEYPOINTS7)]
     rot = out.flame.rotation.detach()
-    return {str(i): {'68_landmarks_2d': l.cpu().numpy(), 'N_landmarks_3d': v.cpu().numpy(), '7_landmarks_3d': k.cpu().numpy(),
-                     'rotation_matrix': r.cpu().numpy()} for i, l, v, k, r in zip(batch['item_id'], lmk, verts, kp7, rot)}
+    arrays = lambda *a: dict(zip(SUBMISSION_SHAPES, (x.cpu().numpy() for x in a)))
+    return {str(i): arrays(*a) for i, *a in zip(batch['item_id'], lmk, verts, kp7, rot)}
 
 # %% ../nbs/13_metrics.ipynb #ed56f139
 def write_submission(entries: dict, path, decimals: int = 4) -> Path:
     "Write {item_id: {key: array}} as one DAD-3DHeads submission json at `path`."
-    js = {k: {n: np.round(np.asarray(a, dtype=np.float64), decimals).tolist() for n, a in e.items()} for k, e in entries.items()}
+    rounded = lambda a: np.round(np.asarray(a, dtype=np.float64), decimals).tolist()
+    js = {k: {n: rounded(a) for n, a in e.items()} for k, e in entries.items()}
     return atomic_write_text(path, json.dumps(js, separators=(',', ':')))
 
-# %% ../nbs/13_metrics.ipynb #51f0b6df
+# %% ../nbs/13_metrics.ipynb #f11107ce
 def _check_entry(path, item_id, e) -> dict:
-    if not isinstance(e, dict): raise DataError(f"{path}: item {item_id!r} is not an object with the keys {list(SUBMISSION_SHAPES)}.")
+    "One submission item `e` -> {key: float64 array}, each key of `SUBMISSION_SHAPES` present and of its shape."
+    where = f"{path}: item {item_id!r}"
+    if not isinstance(e, dict): raise DataError(f"{where} is not an object with the keys {list(SUBMISSION_SHAPES)}.")
     r = {}
     for key, shape in SUBMISSION_SHAPES.items():
-        if key not in e: raise DataError(f"{path}: item {item_id!r} lacks {key!r}; every item needs {list(SUBMISSION_SHAPES)}.")
+        if key not in e: raise DataError(f"{where} lacks {key!r}; every item needs {list(SUBMISSION_SHAPES)}.")
         try: a = np.asarray(e[key], dtype=np.float64)
-        except (TypeError, ValueError): raise DataError(f"{path}: item {item_id!r}, {key!r} is not a numeric array.") from None
+        except (TypeError, ValueError): raise DataError(f"{where}, {key!r} is not a numeric array.") from None
         if a.ndim != 2 or any(s is not None and s != n for s, n in zip(shape, a.shape)) or a.shape[1] != shape[1]:
-            raise DataError(f"{path}: item {item_id!r}, {key!r} has shape {a.shape}, expected {tuple('V' if s is None else s for s in shape)}.")
+            want = tuple('V' if s is None else s for s in shape)
+            raise DataError(f"{where}, {key!r} has shape {a.shape}, expected {want}.")
         r[key] = a
     return r
 
+# %% ../nbs/13_metrics.ipynb #4e6d6925
 def read_submission(path) -> dict:
     """Read and check a submission json: {item_id: {key: np.ndarray float64}}. Raises DataError naming the file and the
     problem."""
@@ -332,7 +347,8 @@ def read_submission(path) -> dict:
     if not path.is_file(): raise DataError(f"submission file {path} does not exist (write one with write_submission).")
     try: js = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{path} is not valid json: {e}") from None
-    if not isinstance(js, dict): raise DataError(f"{path}: expected a json object keyed by item_id, got a {type(js).__name__}.")
+    if not isinstance(js, dict):
+        raise DataError(f"{path}: expected a json object keyed by item_id, got a {type(js).__name__}.")
     return {k: _check_entry(path, k, e) for k, e in js.items()}
 
 # %% ../nbs/13_metrics.ipynb #472ea016
@@ -350,18 +366,20 @@ class GTItem:
 
 # %% ../nbs/13_metrics.ipynb #67ec3721
 def load_ground_truth(root, split: str = 'val') -> list[GTItem]:
-    """Ground truth of a DAD-3DHeads-format split: [GTItem], read and checked by the data module's readers (split file,
-    entries, annotations, image headers). The test split has no annotations (DataError)."""
+    """Ground truth of a DAD-3DHeads-format split: [GTItem], read and checked by the data module's readers (split
+    file, entries, annotations, image headers). The test split has no annotations (DataError)."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"dataset root {root} is not a folder (expected <root>/{split}/{split}.json and {split}/annotations/).")
+        raise DataError(f"dataset root {root} is not a folder (expected <root>/{split}/{split}.json and "
+                        f"{split}/annotations/).")
     path = find_split_json(root, split)
     items = read_json(path)
     if not isinstance(items, list): raise DataError(f"{path}: expected a JSON list of items.")
     res = []
     for i, e in enumerate(items):
         if isinstance(e, dict) and not e.get('annotation_path'):
-            raise DataError(f"{path}: item {e.get('item_id')!r} has no annotation_path (the test split's ground truth is private).")
+            raise DataError(f"{path}: item {e.get('item_id')!r} has no annotation_path (the test split's ground "
+                            "truth is private).")
         ent = parse_split_entry(e, root, annotated=True, where=f"{path} entry {i}")
         a = load_annotation(ent['annotation_path'])
         res.append(GTItem(ent['item_id'], a['vertices'].astype(np.float64), a['model_view'], a['projection'],
@@ -378,12 +396,14 @@ def sample_metrics(pred: dict, gt: GTItem, mesh) -> dict:
     gl2 = project_model_view(gl3[None], mv[None], t(gt.projection)[None], [gt.image_height])[0]
     cam = camera_space(v, mv)
     pv = t(pred['N_landmarks_3d'])
-    if len(pv) != len(v): raise DataError(f"item {gt.item_id}: N_landmarks_3d has {len(pv)} vertices, the ground truth {len(v)}.")
+    if len(pv) != len(v):
+        raise DataError(f"item {gt.item_id}: N_landmarks_3d has {len(pv)} vertices, the ground truth {len(v)}.")
     z5i = mesh.head_z5_idx
+    R_gt = t(gt.model_view[:3, :3]) * t(FLIP_YZ)[:, None]
     return dict(nme=nme(t(pred['68_landmarks_2d'])[None], gl2[None], box_size(t(gt.bbox))[None]).item(),
                 z5=z5_accuracy(pv[z5i], cam[z5i]),
                 chamfer=chamfer_distance(pv, t(pred['7_landmarks_3d']), cam, camera_space(gl3, mv), mesh.face_idx),
-                pose_err=pose_error(t(pred['rotation_matrix']), t(gt.model_view[:3, :3]) * t(FLIP_YZ)[:, None]).item())
+                pose_err=pose_error(t(pred['rotation_matrix']), R_gt).item())
 
 # %% ../nbs/13_metrics.ipynb #08015d62
 METRIC_COLUMNS = {'nme': 'NME↓', 'z5': 'Z5 Acc.↑', 'chamfer': 'Cham. Dis.↓', 'pose_err': 'Pose Err.↓'}
@@ -392,18 +412,22 @@ def evaluate(predictions: dict, ground_truth: list, mesh, progress: bool = False
     """Per-sample metrics (pandas DataFrame: item_id, nme, z5, chamfer, pose_err, attributes...) and the ids with no
     prediction."""
     rows, missing = [], []
-    for gt in (__import__('fastprogress').progress_bar(ground_truth) if progress else ground_truth):
+    for gt in (progress_bar(ground_truth) if progress else ground_truth):
         if gt.item_id not in predictions:
             missing.append(gt.item_id)
             continue
-        rows.append(dict(item_id=gt.item_id, **sample_metrics(predictions[gt.item_id], gt, mesh), **(gt.attributes or {})))
-    if not rows: raise DataError(f"no prediction matches any of the {len(ground_truth)} ground-truth items (ids like {ground_truth[0].item_id!r}).")
+        rows.append(dict(item_id=gt.item_id, **sample_metrics(predictions[gt.item_id], gt, mesh),
+                         **(gt.attributes or {})))
+    if not rows:
+        raise DataError(f"no prediction matches any of the {len(ground_truth)} ground-truth items (ids like "
+                        f"{ground_truth[0].item_id!r}).")
     return pd.DataFrame(rows), missing
 
 # %% ../nbs/13_metrics.ipynb #340aae52
 def summary_table(df, name: str = 'ours'):
     "Table 1 of the paper: one row, columns NME, Z5 Acc., Cham. Dis., Pose Err."
-    return pd.DataFrame([{METRIC_COLUMNS[k]: df[k].mean() for k in METRIC_COLUMNS}], index=pd.Index([name], name='Method'))
+    row = {METRIC_COLUMNS[k]: df[k].mean() for k in METRIC_COLUMNS}
+    return pd.DataFrame([row], index=pd.Index([name], name='Method'))
 
 # %% ../nbs/13_metrics.ipynb #82b78208
 def attribute_tables(df) -> dict:
@@ -419,7 +443,7 @@ def attribute_tables(df) -> dict:
 # %% ../nbs/13_metrics.ipynb #87b4fab5
 def format_report(df, missing=(), name: str = 'ours') -> str:
     "The text trans3dhead_eval prints: Table 1, then one table per attribute."
-    fmt = {'NME↓': '{:.3f}'.format, 'Z5 Acc.↑': '{:.4f}'.format, 'Cham. Dis.↓': '{:.3f}'.format, 'Pose Err.↓': '{:.3f}'.format}
+    fmt = {c: ('{:.4f}' if c == 'Z5 Acc.↑' else '{:.3f}').format for c in METRIC_COLUMNS.values()}
     s = [f"{len(df)} items evaluated" + (f", {len(missing)} without a prediction (left out)" if missing else ''), '',
          summary_table(df, name).to_string(formatters=fmt)]
     for a, t in attribute_tables(df).items(): s += ['', f'by {a}:', t.to_string(formatters=fmt)]
