@@ -102,8 +102,9 @@ def image_size(path):
 
 # %% ../nbs/05_data.ipynb #bd5b325a
 def crop_image(img: Image.Image, crop, crop_size=CROP_SIZE, box=None) -> np.ndarray:
-    """Sample the crop `crop` [3] = (x0, y0, s) from RGB `img` -> uint8 `[crop_size, crop_size, 3]`: zeros outside the
-    image and, given `box` [4] (x, y, w, h) original px (from `crop_box`), zeros where a pixel's centre is outside it."""
+    """Sample the crop `crop` [3] = (x0, y0, s) from RGB `img` -> uint8 `[crop_size, crop_size, 3]`: zeros outside
+    the image and, given `box` [4] (x, y, w, h) original px (from `crop_box`), zeros where a pixel's centre is outside
+    it."""
     x0, y0, s = (float(v) for v in crop)
     k = int(math.floor(1 / s)) if 1 / s >= 2 else 1
     if k > 1: img = img.reduce(k)          # box filter: reduced pixel j covers original [j*k, (j+1)*k)
@@ -206,11 +207,13 @@ def load_annotation(path, n_vertices=None) -> dict:
     return dict(vertices=out['vertices'].astype(np.float32), model_view=out['model_view_matrix'],
                 projection=out['projection_matrix'])
 
-# %% ../nbs/05_data.ipynb #83dd46c2
+# %% ../nbs/05_data.ipynb #6dc1faa5
 @lru_cache(maxsize=4)
 def _flame_layer(flame_dir):
+    "The `FlameLayer` of the FLAME folder `flame_dir` (a str), in eval mode; cached."
     return FlameLayer(flame_dir).eval()
 
+# %% ../nbs/05_data.ipynb #919cb16e
 def get_flame(flame_dir=None):
     "The `FlameLayer` for `flame_dir` (resolved by `default_head.find_flame_dir`), built once per process."
     return _flame_layer(str(find_flame_dir(flame_dir)))
@@ -218,9 +221,9 @@ def get_flame(flame_dir=None):
 # %% ../nbs/05_data.ipynb #0d1efa2c
 def dad_targets(ann: dict, image_height, crop, flame) -> dict:
     """Targets of one DAD-3DHeads item from `ann` (see `load_annotation`), the original image height, `crop` [3]
-    (x0, y0, s) and a `FlameLayer`. Returns float32 tensors: landmarks [68,2] crop px, landmarks_orig [68,2] original px,
-    head_vertices [Vh,3] model space, head_projected [Vh,2] crop px, rotation [3,3], euler [3] deg, plus the metric
-    inputs vertices [V,3] model space, model_view [4,4], projection [4,4], image_height []."""
+    (x0, y0, s) and a `FlameLayer`. Returns float32 tensors: landmarks [68,2] crop px, landmarks_orig [68,2]
+    original px, head_vertices [Vh,3] model space, head_projected [Vh,2] crop px, rotation [3,3], euler [3] deg, plus
+    the metric inputs vertices [V,3] model space, model_view [4,4], projection [4,4], image_height []."""
     v = torch.as_tensor(ann['vertices'])
     with torch.no_grad():
         lmk3d = flame.landmarks68(v[None].float())[0].double()
@@ -238,7 +241,8 @@ def dad_targets(ann: dict, image_height, crop, flame) -> dict:
 
 # %% ../nbs/05_data.ipynb #cac569da
 class DAD3DHeads(Dataset):
-    """DAD-3DHeads (or SynthHeads) split as a torch Dataset of dict items (`image` [3,S,S] plus the targets of `dad_targets`).
+    """DAD-3DHeads (or SynthHeads) split as a torch Dataset of dict items (`image` [3,S,S] plus the targets of
+    `dad_targets`).
 
     `train`: random 5-15 % margin per side (default: split == 'train'); otherwise the fixed 10 % eval margin.
     `flame`: a `FlameLayer` to use (else built from `flame_dir`; only needed for annotated splits)."""
@@ -255,10 +259,12 @@ class DAD3DHeads(Dataset):
         for i, e in enumerate(raw):
             try:
                 ent = parse_split_entry(e, self.root, self.annotated, where=f"{self.split_json} entry {i}")
-                if ent['item_id'] in seen: raise DataError(f"{self.split_json} entry {i}: duplicate item_id {ent['item_id']!r}.")
+                if ent['item_id'] in seen:
+                    raise DataError(f"{self.split_json} entry {i}: duplicate item_id {ent['item_id']!r}.")
                 seen.add(ent['item_id'])
                 self.entries.append(ent)
-            except DataError as err: self._bad(e.get('item_id', f'#{i}') if isinstance(e, dict) else f'#{i}', self.split_json, err)
+            except DataError as err:
+                self._bad(e.get('item_id', f'#{i}') if isinstance(e, dict) else f'#{i}', self.split_json, err)
         self._flame, self._flame_dir = flame, flame_dir
         self._known_bad = set()
         if validate == 'full': self.entries = [e for e in self.entries if self._try(e)]
@@ -331,7 +337,8 @@ class DAD3DHeads(Dataset):
         Path(path).write_text(json.dumps(self.report, indent=1))
         return Path(path)
 
-    def __repr__(self): return f"DAD3DHeads({str(self.root)!r}, split={self.split!r}, n={len(self)}, train={self.train})"
+    def __repr__(self):
+        return f"DAD3DHeads({str(self.root)!r}, split={self.split!r}, n={len(self)}, train={self.train})"
 
 # %% ../nbs/05_data.ipynb #701752ab
 def collate_items(items: list) -> dict:
@@ -362,8 +369,9 @@ def get_dls(root, bs=32, train_split='train', valid_split='val', num_workers=Non
     kw = dict(crop_size=crop_size, skip_bad=skip_bad, flame_dir=flame_dir, flame=flame, report_path=report_path)
     trn = DAD3DHeads(root, train_split, train=True, **kw)
     val = DAD3DHeads(root, valid_split, train=False, **kw)
-    return DataLoaders(dad_dataloader(trn, bs, shuffle=True, drop_last=len(trn) >= bs, num_workers=num_workers, device=device),
-                       dad_dataloader(val, bs, num_workers=num_workers, device=device), device=device)
+    kw = dict(num_workers=num_workers, device=device)
+    return DataLoaders(dad_dataloader(trn, bs, shuffle=True, drop_last=len(trn) >= bs, **kw),
+                       dad_dataloader(val, bs, **kw), device=device)
 
 # %% ../nbs/05_data.ipynb #098b581d
 def show_batch(batch, max_n=8, ncols=4, figsize=3, landmarks_key='landmarks', show=True):
@@ -428,19 +436,22 @@ def aflw_bbox(landmarks, margins=AFLW_HEAD_MARGINS) -> np.ndarray:
 
 # %% ../nbs/05_data.ipynb #1a9d46f2
 class AFLW2000(Dataset):
-    """AFLW2000-3D folder `root` (`image*.jpg` + `.mat`) as a Dataset of dict items: image [3,256,256], landmarks [68,2]
-    crop px, landmarks_orig [68,2] original px, rotation [3,3] and euler [3] (ours, degrees), pose_para [7] (raw),
-    bbox [4], crop [3], image_size [2], item_id. `max_angle`: drop samples with any |angle| > it (degrees; None: keep all)."""
+    """AFLW2000-3D folder `root` (`image*.jpg` + `.mat`) as a Dataset of dict items: image [3,256,256], landmarks
+    [68,2] crop px, landmarks_orig [68,2] original px, rotation [3,3] and euler [3] (ours, degrees), pose_para [7]
+    (raw), bbox [4], crop [3], image_size [2], item_id. `max_angle`: drop samples with any |angle| > it (degrees;
+    None: keep all)."""
     def __init__(self, root, crop_size=CROP_SIZE, max_angle=99.0, skip_bad=False, margins=AFLW_HEAD_MARGINS,
                  report_path=None):
         self.root, self.crop_size, self.skip_bad, self.margins = Path(root), crop_size, skip_bad, margins
         self.report, self.report_path, self.dropped = [], (Path(report_path) if report_path else None), []
         self._known_bad = set()
         if not self.root.is_dir():
-            raise DataError(f"{self.root}: not a folder. Give the AFLW2000-3D folder (image00002.jpg, image00002.mat, ...).")
+            raise DataError(f"{self.root}: not a folder. Give the AFLW2000-3D folder (image00002.jpg, "
+                            "image00002.mat, ...).")
         imgs = sorted(p for p in self.root.glob('image*') if p.suffix.lower() in ('.jpg', '.jpeg', '.png'))
         if not imgs:
-            raise DataError(f"{self.root}: no AFLW2000-3D images (imageXXXXX.jpg beside imageXXXXX.mat) in this folder.")
+            raise DataError(f"{self.root}: no AFLW2000-3D images (imageXXXXX.jpg beside imageXXXXX.mat) in this "
+                            "folder.")
         self.items = []
         for p in imgs:
             try:
@@ -469,7 +480,8 @@ class AFLW2000(Dataset):
                     landmarks=torch.tensor(orig_to_crop(lmk, crop), dtype=torch.float32),
                     landmarks_orig=torch.tensor(lmk, dtype=torch.float32),
                     rotation=torch.tensor(R, dtype=torch.float32),
-                    euler=matrix_to_euler(torch.tensor(R)).float(), pose_para=torch.tensor(m['pose_para'], dtype=torch.float32),
+                    euler=matrix_to_euler(torch.tensor(R)).float(),
+                    pose_para=torch.tensor(m['pose_para'], dtype=torch.float32),
                     bbox=torch.tensor(bbox, dtype=torch.float32), crop=torch.tensor(crop, dtype=torch.float64),
                     image_size=torch.tensor([W, H], dtype=torch.float32))
 
