@@ -88,7 +88,7 @@ class FlameLayer(nn.Module):
         for k, x in [('parents', a['parents']), ('faces', a['faces']), ('lmk_face_idx', fidx)]: buf(k, x, torch.long)
         for k, key in [('face_idx', 'face_indices'), ('head_idx', 'head_indices'), ('head_z5_idx', 'head_z5_indices'),
                        ('dense_191', 'landmarks_191'), ('dense_445', 'landmarks_445')]:
-            buf(k, load_index_file(self.flame_dir, key), torch.long)
+            buf(k, load_index_file(self.flame_dir, key, len(a['v_template'])), torch.long)
         self.n_vertices = len(a['v_template'])
 
     def lbs_vertices(self, params: torch.Tensor) -> torch.Tensor:

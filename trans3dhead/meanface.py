@@ -12,13 +12,12 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .data import DAD3DHeads, find_split_json, EVAL_MARGIN
+from .data import DAD3DHeads, find_split_json, EVAL_CROP_RULE
 from .spaces import CROP_SIZE
 from .spaces import to_normalised   # crop px -> [-1, 1]: 2p / crop_size - 1
 
 # %% ../nbs/06_meanface.ipynb #5dd9896e
-MEAN_FACE_RULE = (f"eval crop: bbox + {EVAL_MARGIN:.0%} per side, square, longest side -> crop_size; "
-                  "p_norm = 2 p / crop_size - 1")
+MEAN_FACE_RULE = f"eval crop: {EVAL_CROP_RULE}; p_norm = 2 p / crop_size - 1"
 
 def file_sha256(path) -> str:
     "SHA-256 hex digest of the file at `path`."
