@@ -6,7 +6,6 @@
 __all__ = ['CachedDAD3DHeads', 'fast_dls']
 
 # %% ../nbs/14d_fastdata.ipynb #db74198e
-from pathlib import Path
 from PIL import Image
 from .data import DAD3DHeads, get_dls
 

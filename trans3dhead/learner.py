@@ -19,7 +19,7 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import MixedPrecision, AMPMode
-from fastai.optimizer import Adam, Optimizer, adam_step, average_grad, average_sqr_grad, l2_reg, step_stat
+from fastai.optimizer import Optimizer, adam_step, average_grad, average_sqr_grad, l2_reg, step_stat
 from fastai.torch_core import default_device, set_seed
 from .checkpoint import (CheckpointCallback, arch_of, build_arch, export_model, load_checkpoint,
                                     read_checkpoint, to_numpy)
