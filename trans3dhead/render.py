@@ -115,40 +115,41 @@ def vertex_normals(vertices:np.ndarray, faces:np.ndarray) -> np.ndarray:
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 # %% ../nbs/03_render.ipynb #050eb215
+_LIGHT = """uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
+uniform float spec; uniform float shin;
+void shade(vec3 n, vec3 view, out vec3 lit, out vec3 sp){
+  if (dot(n, view) < 0.0) n = -n;
+  lit = ambient; sp = vec3(0.0);
+  for (int i=0;i<n_lights;i++){ vec3 l = normalize(light_dir[i]); float d = max(dot(n,l),0.0);
+    lit += d*light_col[i];
+    if (d>0.0) sp += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
+  sp *= spec; }"""
+
+_ALBEDO = """uniform sampler2D tex;
+vec3 albedo(vec3 col, vec3 uvw){ vec4 t = texture(tex, uvw.xy); return mix(col, t.rgb, t.a*uvw.z); }"""
+
 _VS = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
-in vec3 in_pos; in vec3 in_nrm; in vec3 in_col;
-out vec3 v_pos; out vec3 v_nrm; out vec3 v_col;
-void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v_col=in_col; gl_Position=pgl*c; }"""
+in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in vec3 in_uvw;
+out vec3 v_pos; out vec3 v_nrm; out vec3 v_col; out vec3 v_uvw;
+void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v_col=in_col; v_uvw=in_uvw;
+  gl_Position=pgl*c; }"""
 
-_FS = """#version 330
-uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
-uniform float spec; uniform float shin;
-in vec3 v_pos; in vec3 v_nrm; in vec3 v_col; out vec4 f_col;
-void main(){
-  vec3 n = normalize(v_nrm); vec3 view = normalize(-v_pos);
-  if (dot(n, view) < 0.0) n = -n;
-  vec3 c = v_col*ambient; vec3 s = vec3(0.0);
-  for (int i=0;i<n_lights;i++){ vec3 l = normalize(light_dir[i]); float d = max(dot(n,l),0.0);
-    c += v_col*d*light_col[i];
-    if (d>0.0) s += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
-  f_col = vec4(clamp(c+spec*s,0.0,1.0),1.0); }"""
+_FS = "#version 330\n" + _LIGHT + _ALBEDO + """
+in vec3 v_pos; in vec3 v_nrm; in vec3 v_col; in vec3 v_uvw; out vec4 f_col;
+void main(){ vec3 lit; vec3 sp; shade(normalize(v_nrm), normalize(-v_pos), lit, sp);
+  f_col = vec4(clamp(albedo(v_col, v_uvw)*lit + sp, 0.0, 1.0), 1.0); }"""
 
-_VS_GOURAUD = """#version 330
+_VS_GOURAUD = "#version 330\n" + _LIGHT + """
 uniform mat4 mv; uniform mat4 pgl;
-uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
-uniform float spec; uniform float shin;
-in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; out vec3 v_col;
-void main(){ vec4 c4 = mv*vec4(in_pos,1.0); vec3 n = normalize(mat3(mv)*in_nrm); vec3 view = normalize(-c4.xyz);
-  if (dot(n, view) < 0.0) n = -n;
-  vec3 c = in_col*ambient; vec3 s = vec3(0.0);
-  for (int i=0;i<n_lights;i++){ vec3 l = normalize(light_dir[i]); float d = max(dot(n,l),0.0);
-    c += in_col*d*light_col[i];
-    if (d>0.0) s += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
-  v_col = clamp(c+spec*s,0.0,1.0); gl_Position = pgl*c4; }"""
+in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in vec3 in_uvw; out vec3 v_col; out vec3 v_uvw; out vec3 v_lit;
+out vec3 v_sp;
+void main(){ vec4 c4 = mv*vec4(in_pos,1.0); shade(normalize(mat3(mv)*in_nrm), normalize(-c4.xyz), v_lit, v_sp);
+  v_col = in_col; v_uvw = in_uvw; gl_Position = pgl*c4; }"""
 
-_FS_GOURAUD = """#version 330
-in vec3 v_col; out vec4 f_col; void main(){ f_col = vec4(v_col, 1.0); }"""
+_FS_GOURAUD = "#version 330\n" + _ALBEDO + """
+in vec3 v_col; in vec3 v_uvw; in vec3 v_lit; in vec3 v_sp; out vec4 f_col;
+void main(){ f_col = vec4(clamp(albedo(v_col, v_uvw)*v_lit + v_sp, 0.0, 1.0), 1.0); }"""
 
 _VS_ID = """#version 330
 uniform mat4 mv; uniform mat4 pgl; in vec3 in_pos; flat out int vid;
@@ -167,8 +168,8 @@ class RenderResult:
 
 # %% ../nbs/03_render.ipynb #e43d7067
 class MeshRenderer:
-    """Rasterises triangle meshes with per-vertex albedo in DAD-3DHeads' camera conventions (one GL context per
-    process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
+    """Rasterises triangle meshes with per-vertex albedo, optionally overlaid by an RGBA texture, in DAD-3DHeads'
+    camera conventions (one GL context per process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
     def __init__(self, ctx=None, shading:str='pixel'):
         import moderngl   # GL only when a renderer is made (it needs EGL or a display)
         if shading not in ('pixel', 'vertex'): raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
@@ -199,14 +200,23 @@ class MeshRenderer:
         prog['mv'].write(np.asarray(mv, np.float32).T.tobytes())      # GL is column-major
         prog['pgl'].write(ndc_projection(proj, size).astype(np.float32).T.tobytes())
 
-    def _draw(self, vertices, faces, colors, mv, proj, size, lights, samples):
+    def _texture(self, texture):
+        "A GL texture of RGBA `texture` [h,w,4] uint8 (row 0 at t = 0; bilinear, clamped); None: transparent."
+        t = np.zeros((1, 1, 4), np.uint8) if texture is None else np.ascontiguousarray(texture, np.uint8)
+        if t.ndim != 3 or t.shape[2] != 4: raise Trans3DHeadError(f"texture must be RGBA [h,w,4], got {t.shape}.")
+        tex = self.ctx.texture((t.shape[1], t.shape[0]), 4, t.tobytes())
+        tex.repeat_x = tex.repeat_y = False
+        return tex
+
+    def _draw(self, vertices, faces, colors, mv, proj, size, lights, samples, uvw=None, texture=None):
         "Draw the shaded mesh; return the (resolved) framebuffer holding it in its bottom-left (W,H) viewport."
         W, H = size
         lights = lights or front_light()
         v = np.asarray(vertices, np.float32)
         f = np.ascontiguousarray(faces, np.int32)
         nrm = vertex_normals(v, f)
-        data = np.concatenate([v, nrm, np.asarray(colors, np.float32).reshape(len(v), 3)], 1)
+        uvw = np.zeros((len(v), 3), np.float32) if uvw is None else np.asarray(uvw, np.float32).reshape(len(v), 3)
+        data = np.concatenate([v, nrm, np.asarray(colors, np.float32).reshape(len(v), 3), uvw], 1)
         p = self.prog
         self._set_camera(p, mv, proj, size)
         L = len(lights.directions)
@@ -222,7 +232,10 @@ class MeshRenderer:
         p['shin'].value = float(lights.shininess)
         vbo = self.ctx.buffer(data.tobytes())
         ibo = self.ctx.buffer(f.tobytes())
-        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 3f', 'in_pos', 'in_nrm', 'in_col')], index_buffer=ibo)
+        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 3f 3f', 'in_pos', 'in_nrm', 'in_col', 'in_uvw')], index_buffer=ibo)
+        tex = self._texture(texture)
+        tex.use(0)
+        p['tex'].value = 0
         fb = self._fbo(size, samples)
         fb.use()
         fb.clear(0., 0., 0., 0., depth=1.0, viewport=(0, 0, W, H))
@@ -232,18 +245,21 @@ class MeshRenderer:
         vao.release()
         vbo.release()
         ibo.release()
+        tex.release()
         if samples > 1:
             rs = self._fbo(size, 0, 'resolve')
             self.ctx.copy_framebuffer(rs, fb)
             fb = rs
         return fb
 
-    def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> np.ndarray:
+    def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0,
+                    uvw=None, texture=None) -> np.ndarray:
         """Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of
         model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1); camera `mv`, `proj` [4,4];
-        `size`=(W,H)."""
+        `size`=(W,H). Optional `texture` RGBA [h,w,4] uint8 at per-vertex `uvw` [V,3] (texture coordinates u, v in
+        0..1, v = 0 at row 0; weight w): albedo = mix(colour, texel rgb, texel alpha · w)."""
         W, H = size = (int(size[0]), int(size[1]))
-        fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
+        fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples, uvw, texture)
         return np.frombuffer(fb.read(viewport=(0, 0, W, H), components=4), np.uint8).reshape(H, W, 4)[::-1]
 
     def render(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> RenderResult:

@@ -18,8 +18,9 @@ from .render import (MeshRenderer, Lights, perspective_projection, model_view_fr
                                 project_points)
 
 # %% auto #0
-__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SKIN_PALETTE', 'HAIR_COLORS', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT',
-           'sample_pose', 'pose_category', 'sample_flame_params', 'smooth_vertex_values', 'head_regions', 'skin_albedo',
+__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS', 'LIP_TINT',
+           'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category', 'sample_flame_params',
+           'head_regions', 'sample_skin_tone', 'skin_albedo', 'catmull_rom', 'paint_eyes', 'face_texture',
            'sample_lights', 'gaussian_kernel3', 'random_background', 'random_occluder', 'degrade', 'euler_rotation',
            'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem',
            'item_rng', 'sample_item_params', 'render_item', 'annotation_dict', 'png_bytes', 'item_id', 'write_item',
@@ -66,82 +67,129 @@ def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
     return p, expressive
 
 # %% ../nbs/04_synth.ipynb #ea2d4a9d
-def smooth_vertex_values(w:np.ndarray, faces:np.ndarray, iters:int=2) -> np.ndarray:
-    "Average per-vertex values [V] or [V,C] over incident faces, `iters` times (a cheap mesh blur)."
-    f = np.asarray(faces)
-    w = np.asarray(w, np.float64)
-    cnt = np.bincount(f.ravel(), minlength=len(w)).clip(1)
-    for _ in range(iters):
-        fa = w[f].mean(1)
-        w = np.bincount(f.ravel(), np.repeat(fa, 3), minlength=len(w)) / cnt
-    return w
+TEX_SIZE = 256          # texels per side of the face texture
 
-# %% ../nbs/04_synth.ipynb #72ebe12b
-def _dist_to_polyline(xy, line):
-    d = np.full(len(xy), np.inf)
-    for a, b in zip(line[:-1], line[1:]):
-        ab = b - a
-        t = np.clip(((xy - a) @ ab) / max(ab @ ab, 1e-12), 0, 1)
-        d = np.minimum(d, np.linalg.norm(xy - (a + t[:, None] * ab), axis=1))
-    return d
-
-def head_regions(template:np.ndarray, lmk68:np.ndarray, faces:np.ndarray, face_idx:np.ndarray) -> dict:
-    """Soft region weights [V] in 0..1 ('eyes','iris','lips','brows') and 'hair_height' [V] (model units above the
-    brows; -inf on the face) of a template [V,3] with landmarks [68,3], model space."""
+def head_regions(template:np.ndarray, lmk68:np.ndarray, face_idx:np.ndarray) -> dict:
+    """Of a template [V,3] with landmarks [68,3] (model space, x right, y up, z forward): 'uvw' [V,3] (the frontal
+    texture coordinates u, v in 0..1 and the texture weight w: 1 in front of the face, 0 behind), 'marks' [68,2] (the
+    landmarks in texture pixels), 'hair_height' [V] (model units above the brows; -inf on the face), 'iod'."""
     v = np.asarray(template, np.float64)
     l = np.asarray(lmk68, np.float64)
-    xy, iod = v[:, :2], np.linalg.norm(l[36] - l[45])
-    front = v[:, 2] > l[36:48, 2].min() - 0.25 * iod
-    eyes = np.zeros(len(v))
-    iris = np.zeros(len(v))
-    for idx in (range(36, 42), range(42, 48)):
-        poly = l[list(idx), :2]
-        inside = MPath(poly).contains_points(xy) & front
-        eyes[inside] = 1
-        c = poly.mean(0)
-        r = 0.28 * np.linalg.norm(poly[0] - poly[3])
-        iris[inside & (np.linalg.norm(xy - c, axis=1) < r)] = 1
-    lips = (MPath(l[48:60, :2]).contains_points(xy) & (v[:, 2] > l[48:60, 2].min() - 0.15 * iod)).astype(float)
-    bd = np.minimum(_dist_to_polyline(xy, l[17:22, :2]), _dist_to_polyline(xy, l[22:27, :2]))
-    brows = ((bd < 0.08 * iod) & (v[:, 2] > l[17:27, 2].min() - 0.2 * iod)).astype(float)
+    iod = np.linalg.norm(l[36] - l[45])
+    c, side = (l[:, :2].min(0) + l[:, :2].max(0)) / 2, 2.4 * iod
+    uv = lambda xy: np.stack([(xy[:, 0] - c[0]) / side + 0.5, 0.5 - (xy[:, 1] - c[1]) / side], 1)
+    w = np.clip((v[:, 2] - l[[0, 16], 2].mean()) / (0.2 * iod), 0, 1)
     in_face = np.zeros(len(v), bool)
     in_face[np.asarray(face_idx)] = True
     hair_h = np.where(in_face & (v[:, 2] > l[17:27, 2].min() - 0.1 * iod), -np.inf, v[:, 1] - l[17:27, 1].max())
-    return dict(eyes=smooth_vertex_values(eyes, faces, 1), iris=smooth_vertex_values(iris, faces, 1),
-                lips=smooth_vertex_values(lips, faces, 2), brows=smooth_vertex_values(brows, faces, 2),
-                hair_height=hair_h, iod=float(iod))
+    return dict(uvw=np.concatenate([uv(v[:, :2]), w[:, None]], 1).astype(np.float32),
+                marks=uv(l[:, :2]) * TEX_SIZE, hair_height=hair_h, iod=float(iod))
 
-# %% ../nbs/04_synth.ipynb #2d3c7414
+# %% ../nbs/04_synth.ipynb #72ebe12b
 SKIN_PALETTE = np.array([[0.96, 0.82, 0.72], [0.88, 0.68, 0.55], [0.76, 0.55, 0.40], [0.60, 0.41, 0.28],
                          [0.42, 0.28, 0.19], [0.27, 0.18, 0.12]])   # sRGB, light -> dark
 
 HAIR_COLORS = np.array([[0.05, 0.04, 0.03], [0.18, 0.11, 0.06], [0.35, 0.22, 0.12], [0.70, 0.55, 0.35],
                         [0.55, 0.20, 0.08], [0.55, 0.55, 0.55]])
 
-def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict) -> np.ndarray:
-    "Per-vertex albedo [V,3] in 0..1: random skin tone with low-frequency variation, brows, lips, eyes, optional hair."
-    v = np.asarray(vertices, np.float64)
-    n = len(v)
+def sample_skin_tone(rng:np.random.Generator) -> np.ndarray:
+    "A skin albedo [3] (sRGB 0..1): a point on `SKIN_PALETTE`'s light-to-dark line, ±8 % per channel."
     t = rng.uniform(0, len(SKIN_PALETTE) - 1)
     i = int(min(t, len(SKIN_PALETTE) - 2))
-    tone = SKIN_PALETTE[i] + (t - i) * (SKIN_PALETTE[i + 1] - SKIN_PALETTE[i])
-    tone = tone * rng.uniform(0.92, 1.08, 3)
+    return (SKIN_PALETTE[i] + (t - i) * (SKIN_PALETTE[i + 1] - SKIN_PALETTE[i])) * rng.uniform(0.92, 1.08, 3)
+
+def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict, tone=None) -> np.ndarray:
+    """Per-vertex albedo [V,3] in 0..1: skin `tone` [3] (default: `sample_skin_tone`) with low-frequency variation,
+    and hair on the scalp (75 %)."""
+    v = np.asarray(vertices, np.float64)
+    tone = sample_skin_tone(rng) if tone is None else np.asarray(tone)
     k = rng.normal(0, 25, (3, 3))
     ph = rng.uniform(0, 2 * np.pi, 3)
-    var = 1 + 0.05 * np.sin(v @ k.T + ph).sum(1) / 3 + rng.normal(0, 0.01, n)
+    var = 1 + 0.05 * np.sin(v @ k.T + ph).sum(1) / 3 + rng.normal(0, 0.01, len(v))
     c = tone[None] * var[:, None]
-    def mix(c, w, col): return c + np.asarray(w)[:, None] * (col - c)
-    c = mix(c, regions['brows'] * rng.uniform(0.6, 1.0), tone * rng.uniform(0.2, 0.55))
-    c = mix(c, regions['lips'] * rng.uniform(0.6, 1.0), tone * np.array([0.85, 0.55, 0.55]) * rng.uniform(0.7, 1.0))
-    c = mix(c, regions['eyes'], np.array([0.85, 0.82, 0.78]) * rng.uniform(0.7, 1.0))
-    iris = rng.choice([[0.25, 0.15, 0.08], [0.1, 0.07, 0.05], [0.25, 0.35, 0.5], [0.3, 0.35, 0.2]])
-    c = mix(c, regions['iris'], np.asarray(iris))
     if rng.random() < 0.75:
         hh = regions['hair_height']
         thr = rng.uniform(0.0, 0.5) * regions['iod']
         w = 1 / (1 + np.exp(-np.clip((hh - thr) / (0.05 * regions['iod']), -50, 50)))
-        c = mix(c, w, HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2))
+        c = c + w[:, None] * (HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2) - c)
     return np.clip(c, 0, 1).astype(np.float32)
+
+# %% ../nbs/04_synth.ipynb #2d3c7414
+def catmull_rom(points:np.ndarray, n:int=6, closed:bool=False) -> np.ndarray:
+    "A smooth curve [M,2] through `points` [P,2] (uniform Catmull-Rom, `n` samples per segment)."
+    p = np.asarray(points, np.float64)
+    p = np.concatenate([p[-1:], p, p[:2]]) if closed else np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]])
+    t = np.linspace(0, 1, n, endpoint=False)[:, None, None]
+    a, b, c, d = p[:-3], p[1:-2], p[2:-1], p[3:]
+    seg = 0.5 * (2 * b + t * (c - a) + t**2 * (2 * a - 5 * b + 4 * c - d) + t**3 * (3 * b - a - 3 * c + d))
+    out = seg.transpose(1, 0, 2).reshape(-1, 2)
+    return out if closed else np.concatenate([out, p[-2:-1]])
+
+# %% ../nbs/04_synth.ipynb #a74d8b05
+def _rgba(c, a=1.) -> tuple: return tuple(int(x) for x in np.clip(np.append(c, a), 0, 1) * 255 + 0.5)
+
+def _line(d, pts, col, width): d.line([tuple(p) for p in catmull_rom(pts, 6)], fill=col, width=max(1, int(width)),
+                                      joint='curve')
+
+IRIS_COLORS = np.array([[0.22, 0.12, 0.06], [0.10, 0.06, 0.04], [0.25, 0.35, 0.48], [0.28, 0.32, 0.18],
+                        [0.32, 0.32, 0.30]])
+
+def paint_eyes(img:Image.Image, marks:np.ndarray, rng:np.random.Generator, tone:np.ndarray):
+    """Paint both eyes into the RGBA texture `img` at landmark pixels `marks` [68,2]: sclera inside the eye contour,
+    iris and pupil (one gaze for both) clipped to it, a dark upper lid and lash line flicking outwards, a softer lower
+    lid, a lid crease."""
+    layer, mask = img.copy(), Image.new('L', img.size, 0)
+    dm, di = ImageDraw.Draw(mask), ImageDraw.Draw(layer)
+    gaze = rng.uniform(-1, 1, 2) * [0.12, 0.06]
+    iris_c, r_iris = IRIS_COLORS[rng.integers(len(IRIS_COLORS))] * rng.uniform(0.7, 1.1), rng.uniform(0.19, 0.23)
+    sclera, lash = rng.uniform(0.78, 0.95) * np.array([1., 0.97, 0.93]), rng.uniform(0.02, 0.12, 3)
+    eyes = marks[36:42], marks[42:48]
+    for e in eyes:
+        contour = [tuple(p) for p in catmull_rom(e, 6, closed=True)]
+        di.polygon(contour, fill=_rgba(sclera))
+        dm.polygon(contour, fill=255)
+        c, r = e.mean(0) + gaze * np.linalg.norm(e[0] - e[3]), r_iris * np.linalg.norm(e[0] - e[3])
+        di.ellipse([*(c - r), *(c + r)], fill=_rgba(iris_c), outline=_rgba(iris_c * 0.4), width=max(1, int(0.15 * r)))
+        di.ellipse([*(c - 0.42 * r), *(c + 0.42 * r)], fill=_rgba(np.full(3, 0.03)))
+    img.paste(layer, (0, 0), mask)
+    d, lash_w = ImageDraw.Draw(img), rng.uniform(0.06, 0.11)
+    for e, (i_in, i_out) in zip(eyes, ((3, 0), (0, 3))):                  # 36 and 45 are the outer corners
+        w = np.linalg.norm(e[0] - e[3])
+        flick = e[i_out] + (e[i_out] - e[i_in]) / w * 0.08 * w + [0, -0.04 * w]
+        upper = np.concatenate([[flick], e[:4]]) if i_out == 0 else np.concatenate([e[:4], [flick]])
+        _line(d, e[:4] + [0, -0.22 * w], _rgba(tone * 0.6, 0.45), 0.04 * w)          # crease
+        _line(d, e[[3, 4, 5, 0]], _rgba(tone * 0.45, 0.6), 0.04 * w)                  # lower lid
+        _line(d, upper, _rgba(lash), max(2, lash_w * w))                               # upper lid and lashes
+
+# %% ../nbs/04_synth.ipynb #f39d1046
+LIP_TINT = np.array([0.82, 0.52, 0.52])      # lip albedo / skin albedo
+
+def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, scale:int=2) -> np.ndarray:
+    """The face's RGBA texture [TEX_SIZE,TEX_SIZE,4] uint8 (transparent where skin) painted at landmark pixels `marks`
+    [68,2] for skin `tone` [3]: eyes (`paint_eyes`), brows, lips with a dark mouth line, nostrils, optional stubble.
+    Drawn at `scale`× and reduced (anti-aliasing)."""
+    m, T = np.asarray(marks, np.float64) * scale, TEX_SIZE * scale
+    img = Image.new('RGBA', (T, T), _rgba(tone, 0.))                   # transparent texels keep the skin colour
+    eye_w = np.linalg.norm(m[36] - m[39])
+    d = ImageDraw.Draw(img)
+    if rng.random() < 0.2:                                                   # stubble / beard around mouth and chin
+        beard = np.concatenate([m[3:14], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
+        d.polygon([tuple(p) for p in beard], fill=_rgba(HAIR_COLORS[rng.integers(3)], rng.uniform(0.2, 0.8)))
+    lip = tone * LIP_TINT * rng.uniform(0.75, 1.0) if rng.random() < 0.85 else rng.uniform([0.5, 0, 0.1], [0.9, 0.2, 0.4])
+    d.polygon([tuple(p) for p in catmull_rom(m[48:60], 6, closed=True)], fill=_rgba(lip, rng.uniform(0.6, 0.95)))
+    _line(d, m[[48, 60, 61, 62, 63, 64, 54]], _rgba(tone * 0.2), 0.06 * eye_w)
+    d.polygon([tuple(p) for p in m[60:68]], fill=_rgba(tone * 0.15))
+    for a, b in ((31, 32), (35, 34)):                                        # nostrils
+        c, r = (2 * m[a] + m[b]) / 3 + [0, -0.12 * eye_w], np.linalg.norm(m[a] - m[b]) * np.array([0.6, 0.35])
+        d.ellipse([*(c - r), *(c + r)], fill=_rgba(tone * 0.25, 0.85))
+    brow_c, thick = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.5, 0.9), rng.uniform(0.7, 1.3)
+    for b in (m[17:22], m[26:21:-1]):                                        # outer -> inner
+        top = catmull_rom(b, 4)
+        t = np.linspace(0.12, 0.3, len(top))[:, None] * thick * eye_w
+        d.polygon([tuple(p) for p in np.concatenate([top, (top + [0, 1] * t)[::-1]])],
+                  fill=_rgba(brow_c, rng.uniform(0.6, 0.95)))
+    paint_eyes(img, m, rng, tone)
+    return np.asarray(img.reduce(scale))
 
 # %% ../nbs/04_synth.ipynb #b7534b8e
 def sample_lights(rng:np.random.Generator) -> tuple:
@@ -373,7 +421,7 @@ class HeadModel:
         v = v[0]
         hv = v[head.head_idx]
         c = (hv.min(0) + hv.max(0)) / 2
-        head.regions = head_regions(v, lmk, head.faces, t(layer.face_idx))
+        head.regions = head_regions(v, lmk, t(layer.face_idx))
         head.center = c
         head.radius = float(np.linalg.norm(hv - c, axis=1).max())
         return head
@@ -441,8 +489,10 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     euler = sample_pose(rng)
     mv, P = sample_camera(rng, euler_rotation(euler), head.center, head.radius, size)
     lights, standard = sample_lights(rng)
-    colors = skin_albedo(rng, vertices, head.regions)
-    rgba = renderer.render_rgba(vertices, head.faces, colors, mv, P, size, lights, samples=0)
+    tone = sample_skin_tone(rng)
+    colors = skin_albedo(rng, vertices, head.regions, tone)
+    tex = face_texture(rng, head.regions['marks'], tone)
+    rgba = renderer.render_rgba(vertices, head.faces, colors, mv, P, size, lights, uvw=head.regions['uvw'], texture=tex)
     mask = rgba[..., 3] > 0
     img = random_background(rng, size)
     fg = Image.fromarray(np.ascontiguousarray(rgba), 'RGBA')
