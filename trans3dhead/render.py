@@ -91,6 +91,7 @@ class Lights:
     ambient: np.ndarray = None              # [3]
     specular: float = 0.0                   # k_s
     shininess: float = 20.0
+    gamma: float = 1.0                      # albedo decoded (^gamma) before shading, colour encoded (^1/gamma) after
     def __post_init__(self):
         self.directions = np.atleast_2d(np.asarray(self.directions, np.float64))
         self.colors = np.atleast_2d(np.asarray(self.colors, np.float64))
@@ -125,8 +126,9 @@ void shade(vec3 n, vec3 view, out vec3 lit, out vec3 sp){
     if (d>0.0) sp += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
   sp *= spec; }"""
 
-_ALBEDO = """uniform sampler2D tex;
-vec3 albedo(vec3 col, vec3 uvw){ vec4 t = texture(tex, uvw.xy); return mix(col, t.rgb, t.a*uvw.z); }"""
+_ALBEDO = """uniform sampler2D tex; uniform float gamma;
+vec3 albedo(vec3 col, vec3 uvw){ vec4 t = texture(tex, uvw.xy); return pow(mix(col, t.rgb, t.a*uvw.z), vec3(gamma)); }
+vec4 encode(vec3 c){ return vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0/gamma)), 1.0); }"""
 
 _VS = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
@@ -138,7 +140,7 @@ void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v
 _FS = "#version 330\n" + _LIGHT + _ALBEDO + """
 in vec3 v_pos; in vec3 v_nrm; in vec3 v_col; in vec3 v_uvw; out vec4 f_col;
 void main(){ vec3 lit; vec3 sp; shade(normalize(v_nrm), normalize(-v_pos), lit, sp);
-  f_col = vec4(clamp(albedo(v_col, v_uvw)*lit + sp, 0.0, 1.0), 1.0); }"""
+  f_col = encode(albedo(v_col, v_uvw)*lit + sp); }"""
 
 _VS_GOURAUD = "#version 330\n" + _LIGHT + """
 uniform mat4 mv; uniform mat4 pgl;
@@ -149,7 +151,7 @@ void main(){ vec4 c4 = mv*vec4(in_pos,1.0); shade(normalize(mat3(mv)*in_nrm), no
 
 _FS_GOURAUD = "#version 330\n" + _ALBEDO + """
 in vec3 v_col; in vec3 v_uvw; in vec3 v_lit; in vec3 v_sp; out vec4 f_col;
-void main(){ f_col = vec4(clamp(albedo(v_col, v_uvw)*v_lit + v_sp, 0.0, 1.0), 1.0); }"""
+void main(){ f_col = encode(albedo(v_col, v_uvw)*v_lit + v_sp); }"""
 
 _VS_ID = """#version 330
 uniform mat4 mv; uniform mat4 pgl; in vec3 in_pos; flat out int vid;
@@ -230,6 +232,7 @@ class MeshRenderer:
         p['ambient'].value = tuple(map(float, lights.ambient))
         p['spec'].value = float(lights.specular)
         p['shin'].value = float(lights.shininess)
+        p['gamma'].value = float(lights.gamma)
         vbo = self.ctx.buffer(data.tobytes())
         ibo = self.ctx.buffer(f.tobytes())
         vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 3f 3f', 'in_pos', 'in_nrm', 'in_col', 'in_uvw')], index_buffer=ibo)

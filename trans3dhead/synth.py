@@ -192,15 +192,19 @@ def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, sca
     return np.asarray(img.reduce(scale))
 
 # %% ../nbs/04_synth.ipynb #b7534b8e
-def sample_lights(rng:np.random.Generator) -> tuple:
-    "(`Lights` in OpenCV camera space, `standard_light` flag)."
+def sample_lights(rng:np.random.Generator, facing=None) -> tuple:
+    """(`Lights` in OpenCV camera space, shading in linear light (γ 2.2), `standard_light` flag). `facing` [3]: the
+    face's normal in camera space; the lights are then scaled so that its irradiance is 0.8-1.3 (auto-exposure)."""
     n = int(rng.choice([1, 2, 3], p=[0.5, 0.3, 0.2]))
     d = np.stack([rng.uniform(-1, 1, n), rng.uniform(-1, 0.6, n), -rng.uniform(0.15, 1.0, n)], 1)
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     temp = rng.normal(0, 0.08, (n, 1)) * np.array([[1., 0., -1.]])
-    cols = (1 + temp + rng.normal(0, 0.03, (n, 3))) * rng.uniform(0.35, 0.8, (n, 1)) / np.sqrt(n)
+    cols = np.clip((1 + temp + rng.normal(0, 0.03, (n, 3))) * rng.uniform(0.35, 0.8, (n, 1)) / np.sqrt(n), 0, 2)
     amb = rng.uniform(0.15, 0.5)
-    lights = Lights(d, np.clip(cols, 0, 2), ambient=np.full(3, amb) * (1 + rng.normal(0, 0.03, 3)),
+    amb3 = np.full(3, amb) * (1 + rng.normal(0, 0.03, 3))
+    gain = rng.uniform(0.8, 1.3)
+    if facing is not None: gain /= amb3.mean() + (cols.mean(1) * np.maximum(d @ np.asarray(facing), 0)).sum()
+    lights = Lights(d, cols * gain, ambient=amb3 * gain, gamma=2.2,
                     specular=float(rng.uniform(0, 0.25) * (rng.random() < 0.6)), shininess=float(rng.uniform(8, 40)))
     standard = bool(n == 1 and -d[0, 2] > np.cos(np.radians(45)) and amb >= 0.25 and np.abs(temp).max() < 0.1)
     return lights, standard
@@ -487,8 +491,9 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     size = sample_image_size(rng, image_size)
     W, H = size
     euler = sample_pose(rng)
-    mv, P = sample_camera(rng, euler_rotation(euler), head.center, head.radius, size)
-    lights, standard = sample_lights(rng)
+    R = euler_rotation(euler)
+    mv, P = sample_camera(rng, R, head.center, head.radius, size)
+    lights, standard = sample_lights(rng, facing=R[:, 2])                  # the face looks along model +z
     tone = sample_skin_tone(rng)
     colors = skin_albedo(rng, vertices, head.regions, tone)
     tex = face_texture(rng, head.regions['marks'], tone)
