@@ -18,8 +18,8 @@ from .render import (MeshRenderer, Lights, perspective_projection, model_view_fr
                                 project_points)
 
 # %% auto #0
-__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS', 'LIP_TINT',
-           'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category', 'sample_flame_params',
+__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS',
+           'LIP_TINT', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category', 'sample_flame_params',
            'head_regions', 'sample_skin_tone', 'skin_albedo', 'catmull_rom', 'paint_eyes', 'face_texture',
            'sample_lights', 'gaussian_kernel3', 'random_background', 'random_occluder', 'degrade', 'euler_rotation',
            'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem',
@@ -50,15 +50,19 @@ def pose_category(euler) -> str:
     return 'front' if (a <= FRONT_MAX).all() else 'sided'
 
 # %% ../nbs/04_synth.ipynb #cbf35623
+SHAPE_SIGMA = 0.6 * np.linspace(1.0, 0.3, 100) * np.where(np.arange(100) < 20, 1., 0.5)   # the first 100 shape coefs
+
 def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
     """(params [layout.n] float32 for `FlameLayer` with identity rotation, zero translation and scale; `expression`
     flag)."""
     p = np.zeros(layout.n, np.float32)
     sh = np.arange(layout.shape.start, layout.shape.stop)[:100]
-    p[sh] = rng.normal(0, 1, len(sh)) * np.linspace(1.0, 0.3, len(sh))
+    p[sh] = rng.normal(0, 1, len(sh)) * SHAPE_SIGMA[:len(sh)]
     ex = np.arange(layout.expression.start, layout.expression.stop)
-    if rng.random() < 0.35: p[ex[:10]] = rng.normal(0, 0.2, min(10, len(ex)))
-    else: p[ex[:20]] = rng.normal(0, 1, min(20, len(ex))) * rng.uniform(0.5, 1.5)
+    if rng.random() < 0.35: p[ex[:10]] = rng.normal(0, 0.2, len(ex[:10]))
+    else:
+        p[ex[:10]] = np.clip(rng.normal(0, 1, len(ex[:10])) * rng.uniform(0.5, 1.2), -2, 2)
+        p[ex[10:20]] = rng.normal(0, 0.3, len(ex[10:20]))
     jaw = np.arange(layout.jaw.start, layout.jaw.stop)
     if len(jaw) == 3 and rng.random() < 0.5:
         p[jaw] = [rng.uniform(0, 0.35), rng.normal(0, 0.03), rng.normal(0, 0.03)]
