@@ -19,13 +19,13 @@ from .render import (MeshRenderer, Lights, perspective_projection, model_view_fr
 
 # %% auto #0
 __all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS',
-           'LIP_TINT', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category', 'sample_flame_params',
-           'head_regions', 'sample_skin_tone', 'skin_albedo', 'catmull_rom', 'paint_eyes', 'face_texture',
-           'sample_lights', 'gaussian_kernel3', 'random_background', 'random_occluder', 'degrade', 'euler_rotation',
-           'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem',
-           'item_rng', 'sample_item_params', 'render_item', 'annotation_dict', 'png_bytes', 'item_id', 'write_item',
-           'get_head', 'render_block', 'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth',
-           'main']
+           'LIP_TINT', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category',
+           'sample_flame_params', 'head_regions', 'sample_skin_tone', 'skin_albedo', 'catmull_rom', 'paint_eyes',
+           'face_texture', 'sample_body', 'sample_lights', 'gaussian_kernel3', 'random_background', 'random_occluder',
+           'degrade', 'euler_rotation', 'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel',
+           'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params', 'render_item', 'annotation_dict',
+           'png_bytes', 'item_id', 'write_item', 'get_head', 'render_block', 'worker_pool', 'synth_blocks',
+           'generate_synthheads', 'check_item', 'show_synth', 'main']
 
 # %% ../nbs/04_synth.ipynb #7e3699e0
 POSE_LIMITS = np.array([100., 60., 45.])     # |yaw|, |pitch|, |roll| at most (degrees)
@@ -194,6 +194,31 @@ def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, sca
                   fill=_rgba(brow_c, rng.uniform(0.6, 0.95)))
     paint_eyes(img, m, rng, tone)
     return np.asarray(img.reduce(scale))
+
+# %% ../nbs/04_synth.ipynb #cb9162ba
+BODY_RINGS = np.array([  # y, half-width, half-depth, centre z, superellipse exponent; model units relative to the root joint
+    [0.026, 0.056, 0.053, 0.013, 2], [-0.064, 0.056, 0.053, 0.013, 2], [-0.094, 0.07, 0.06, 0.008, 2.2],
+    [-0.124, 0.14, 0.085, 0.003, 2.6], [-0.154, 0.19, 0.10, 0.003, 3], [-0.194, 0.21, 0.11, 0.003, 3],
+    [-0.544, 0.20, 0.11, 0.003, 3]])
+
+def sample_body(rng:np.random.Generator, tone:np.ndarray, n:int=24) -> tuple:
+    """A neck and shoulders (vertices [Vb,3] relative to the head's root joint, model axes; faces [Fb,3]; albedo [Vb,3]):
+    elliptic-to-boxy rings through `BODY_RINGS` (1 cm apart down to the chest) with random widths, skin above a random
+    round or V neckline, one clothing colour below."""
+    y = np.concatenate([np.linspace(BODY_RINGS[0, 0], BODY_RINGS[-2, 0], 23), BODY_RINGS[-1:, 0]])
+    r = np.stack([np.interp(-y, -BODY_RINGS[:, 0], BODY_RINGS[:, k]) for k in range(5)], 1)
+    r[:, 1:3] *= np.where(y[:, None] > -0.09, rng.uniform(0.9, 1.1), rng.uniform(0.85, 1.15, 2))
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    c, s, e = np.cos(t)[None], np.sin(t)[None], 2 / r[:, 4:5]
+    x, z = r[:, 1:2] * np.sign(c) * np.abs(c)**e, r[:, 3:4] + r[:, 2:3] * np.sign(s) * np.abs(s)**e
+    v = np.stack([x, np.broadcast_to(r[:, :1], x.shape), z], -1).reshape(-1, 3)
+    k = np.arange(len(r) - 1)[:, None] * n + np.arange(n)[None]
+    k1 = k - np.arange(n)[None] + (np.arange(n)[None] + 1) % n
+    f = np.concatenate([np.stack([k, k + n, k1], -1), np.stack([k1, k + n, k1 + n], -1)]).reshape(-1, 3)
+    vee = rng.uniform(0, 0.08) * (rng.random() < 0.3) * np.clip(1 - np.abs(v[:, 0]) / 0.1, 0, 1) * (v[:, 2] > 0)
+    cloth = rng.uniform(0.05, 0.9, 3) * rng.uniform(0.3, 1.0)
+    col = np.where((v[:, 1] < -0.094 - rng.uniform(0, 0.05) - vee)[:, None], cloth, tone * rng.uniform(0.9, 1.0))
+    return v, f.astype(np.int32), np.clip(col, 0, 1).astype(np.float32)
 
 # %% ../nbs/04_synth.ipynb #b7534b8e
 def sample_lights(rng:np.random.Generator, facing=None) -> tuple:
@@ -503,9 +528,13 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     tex = face_texture(rng, head.regions['marks'], tone)
     rgba = renderer.render_rgba(vertices, head.faces, colors, mv, P, size, lights, uvw=head.regions['uvw'], texture=tex)
     mask = rgba[..., 3] > 0
+    vb, fb, cb = sample_body(rng, tone)
+    Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))                  # the body turns less than the head
+    vb = head.lbs['J_regressor'][0] @ vertices + vb @ (R.T @ Rb).T
     img = random_background(rng, size)
-    fg = Image.fromarray(np.ascontiguousarray(rgba), 'RGBA')
-    img.paste(fg, (0, 0), fg)                                               # alpha: 255 on the head, 0 elsewhere
+    for layer in (renderer.render_rgba(vb, fb, cb, mv, P, size, lights), rgba):   # the head in front of the body
+        fg = Image.fromarray(np.ascontiguousarray(layer), 'RGBA')
+        img.paste(fg, (0, 0), fg)                                           # alpha: 255 on the mesh, 0 elsewhere
     img = img.filter(gaussian_kernel3(rng.uniform(0.3, 0.7)))               # anti-aliasing, camera softness
     bbox = head_bbox(project_points(vertices[head.head_idx], mv, P, H), size)
     occluded = False
