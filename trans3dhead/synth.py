@@ -14,18 +14,18 @@ from tqdm.auto import tqdm
 from .default_head import find_flame_dir
 from PIL import Image, ImageDraw, ImageFilter
 from .errors import Trans3DHeadError, ConfigError
-from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera,
+from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera, vertex_normals,
                                 project_points)
 
 # %% auto #0
 __all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS',
-           'LIP_TINT', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category',
-           'sample_flame_params', 'head_regions', 'sample_skin_tone', 'skin_albedo', 'catmull_rom', 'paint_eyes',
-           'face_texture', 'sample_body', 'sample_lights', 'gaussian_kernel3', 'random_background', 'random_occluder',
-           'degrade', 'euler_rotation', 'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel',
-           'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params', 'render_item', 'annotation_dict',
-           'png_bytes', 'item_id', 'write_item', 'get_head', 'render_block', 'worker_pool', 'synth_blocks',
-           'generate_synthheads', 'check_item', 'show_synth', 'main']
+           'LIP_TINT', 'BROW_P', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category',
+           'sample_flame_params', 'head_regions', 'sample_skin_tone', 'hair_weight', 'skin_albedo', 'catmull_rom',
+           'paint_eyes', 'face_texture', 'sample_body', 'sample_lights', 'gaussian_kernel3', 'value_noise',
+           'random_background', 'random_occluder', 'degrade', 'euler_rotation', 'sample_image_size', 'sample_camera',
+           'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params',
+           'render_item', 'annotation_dict', 'png_bytes', 'item_id', 'write_item', 'get_head', 'render_block',
+           'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth', 'main']
 
 # %% ../nbs/04_synth.ipynb #7e3699e0
 POSE_LIMITS = np.array([100., 60., 45.])     # |yaw|, |pitch|, |roll| at most (degrees)
@@ -76,7 +76,7 @@ TEX_SIZE = 256          # texels per side of the face texture
 def head_regions(template:np.ndarray, lmk68:np.ndarray, face_idx:np.ndarray) -> dict:
     """Of a template [V,3] with landmarks [68,3] (model space, x right, y up, z forward): 'uvw' [V,3] (the frontal
     texture coordinates u, v in 0..1 and the texture weight w: 1 in front of the face, 0 behind), 'marks' [68,2] (the
-    landmarks in texture pixels), 'hair_height' [V] (model units above the brows; -inf on the face), 'iod'."""
+    landmarks in texture pixels), 'hair_height' [V] (model units above the brows, plus half the depth behind them; -inf on the face), 'iod'."""
     v = np.asarray(template, np.float64)
     l = np.asarray(lmk68, np.float64)
     iod = np.linalg.norm(l[36] - l[45])
@@ -85,7 +85,8 @@ def head_regions(template:np.ndarray, lmk68:np.ndarray, face_idx:np.ndarray) -> 
     w = np.clip((v[:, 2] - l[[0, 16], 2].mean()) / (0.2 * iod), 0, 1)
     in_face = np.zeros(len(v), bool)
     in_face[np.asarray(face_idx)] = True
-    hair_h = np.where(in_face & (v[:, 2] > l[17:27, 2].min() - 0.1 * iod), -np.inf, v[:, 1] - l[17:27, 1].max())
+    above = v[:, 1] - l[17:27, 1].max() + 0.5 * (l[17:27, 2].max() - v[:, 2])     # the hairline falls towards the nape
+    hair_h = np.where(in_face & (v[:, 2] > l[17:27, 2].min() - 0.1 * iod), -np.inf, above)
     return dict(uvw=np.concatenate([uv(v[:, :2]), w[:, None]], 1).astype(np.float32),
                 marks=uv(l[:, :2]) * TEX_SIZE, hair_height=hair_h, iod=float(iod))
 
@@ -102,21 +103,29 @@ def sample_skin_tone(rng:np.random.Generator) -> np.ndarray:
     i = int(min(t, len(SKIN_PALETTE) - 2))
     return (SKIN_PALETTE[i] + (t - i) * (SKIN_PALETTE[i + 1] - SKIN_PALETTE[i])) * rng.uniform(0.92, 1.08, 3)
 
-def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict, tone=None) -> np.ndarray:
+# %% ../nbs/04_synth.ipynb #d17c8ca2
+def hair_weight(rng:np.random.Generator, regions:dict) -> tuple:
+    """(hair [V] in 0..1, lift [V] in 0..1) on the scalp, or zeros (bald, 20 %): a soft step at a hairline
+    U(0.2, 0.8)·IOD above the brows (`regions['hair_height']`), and a softer step half an IOD higher (hair volume)."""
+    hh, iod = regions['hair_height'], regions['iod']
+    if rng.random() >= 0.8: return np.zeros(len(hh)), np.zeros(len(hh))
+    thr = rng.uniform(0.2, 0.8) * iod
+    step = lambda t, soft: 1 / (1 + np.exp(-np.clip((hh - t) / (soft * iod), -50, 50)))
+    return step(thr, 0.05), step(thr + 0.5 * iod, 0.25)
+
+# %% ../nbs/04_synth.ipynb #6426f952
+def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict, tone=None, hair=None) -> np.ndarray:
     """Per-vertex albedo [V,3] in 0..1: skin `tone` [3] (default: `sample_skin_tone`) with low-frequency variation,
-    and hair on the scalp (75 %)."""
+    and a mottled hair colour where `hair` [V] (default: from `hair_weight`)."""
     v = np.asarray(vertices, np.float64)
     tone = sample_skin_tone(rng) if tone is None else np.asarray(tone)
+    hair = hair_weight(rng, regions)[0] if hair is None else hair
     k = rng.normal(0, 25, (3, 3))
     ph = rng.uniform(0, 2 * np.pi, 3)
     var = 1 + 0.05 * np.sin(v @ k.T + ph).sum(1) / 3 + rng.normal(0, 0.01, len(v))
     c = tone[None] * var[:, None]
-    if rng.random() < 0.75:
-        hh = regions['hair_height']
-        thr = rng.uniform(0.0, 0.5) * regions['iod']
-        w = 1 / (1 + np.exp(-np.clip((hh - thr) / (0.05 * regions['iod']), -50, 50)))
-        c = c + w[:, None] * (HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2) - c)
-    return np.clip(c, 0, 1).astype(np.float32)
+    hc = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2) * rng.uniform(0.8, 1.2, (len(v), 1))
+    return np.clip(c + hair[:, None] * (hc - c), 0, 1).astype(np.float32)
 
 # %% ../nbs/04_synth.ipynb #2d3c7414
 def catmull_rom(points:np.ndarray, n:int=6, closed:bool=False) -> np.ndarray:
@@ -168,25 +177,35 @@ def paint_eyes(img:Image.Image, marks:np.ndarray, rng:np.random.Generator, tone:
 # %% ../nbs/04_synth.ipynb #f39d1046
 LIP_TINT = np.array([0.82, 0.52, 0.52])      # lip albedo / skin albedo
 
+BROW_P = np.array([0.35, 0.3, 0.15, 0.05, 0.05, 0.1])   # brow colour: probabilities of the `HAIR_COLORS`, dark first
+
 def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, scale:int=2) -> np.ndarray:
     """The face's RGBA texture [TEX_SIZE,TEX_SIZE,4] uint8 (transparent where skin) painted at landmark pixels `marks`
-    [68,2] for skin `tone` [3]: eyes (`paint_eyes`), brows, lips with a dark mouth line, nostrils, optional stubble.
+    [68,2] for skin `tone` [3]: darker eye sockets, eyes (`paint_eyes`), brows, lips with a dark mouth line, nostrils, optional stubble.
     Drawn at `scale`× and reduced (anti-aliasing)."""
     m, T = np.asarray(marks, np.float64) * scale, TEX_SIZE * scale
     img = Image.new('RGBA', (T, T), _rgba(tone, 0.))                   # transparent texels keep the skin colour
     eye_w = np.linalg.norm(m[36] - m[39])
+    shade = Image.new('L', img.size, 0)                                      # eye sockets: soft darkening
+    for e, br in ((m[36:42], m[17:22]), (m[42:48], m[22:27])):
+        c, r = (e.mean(0) + br.mean(0)) / 2, np.array([0.75, 0.55]) * eye_w
+        ImageDraw.Draw(shade).ellipse([*(c - r), *(c + r)], fill=int(rng.uniform(60, 160)))
+    img.paste(_rgba(tone * 0.55), (0, 0, T, T), shade.filter(ImageFilter.BoxBlur(float(0.3 * eye_w))))
+    if rng.random() < 0.15:                                                  # stubble / beard around mouth and chin
+        beard = np.concatenate([m[4:13], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
+        mask = Image.new('L', img.size, 0)
+        ImageDraw.Draw(mask).polygon([tuple(p) for p in beard], fill=int(rng.uniform(60, 220)))
+        img.paste(_rgba(HAIR_COLORS[rng.integers(3)]), (0, 0, T, T), mask.filter(ImageFilter.BoxBlur(float(0.15 * eye_w))))
     d = ImageDraw.Draw(img)
-    if rng.random() < 0.2:                                                   # stubble / beard around mouth and chin
-        beard = np.concatenate([m[3:14], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
-        d.polygon([tuple(p) for p in beard], fill=_rgba(HAIR_COLORS[rng.integers(3)], rng.uniform(0.2, 0.8)))
     lip = tone * LIP_TINT * rng.uniform(0.75, 1.0) if rng.random() < 0.85 else rng.uniform([0.5, 0, 0.1], [0.9, 0.2, 0.4])
     d.polygon([tuple(p) for p in catmull_rom(m[48:60], 6, closed=True)], fill=_rgba(lip, rng.uniform(0.6, 0.95)))
     _line(d, m[[48, 60, 61, 62, 63, 64, 54]], _rgba(tone * 0.2), 0.06 * eye_w)
     d.polygon([tuple(p) for p in m[60:68]], fill=_rgba(tone * 0.15))
     for a, b in ((31, 32), (35, 34)):                                        # nostrils
-        c, r = (2 * m[a] + m[b]) / 3 + [0, -0.12 * eye_w], np.linalg.norm(m[a] - m[b]) * np.array([0.6, 0.35])
-        d.ellipse([*(c - r), *(c + r)], fill=_rgba(tone * 0.25, 0.85))
-    brow_c, thick = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.5, 0.9), rng.uniform(0.7, 1.3)
+        c, r = (2 * m[a] + m[b]) / 3 + [0, -0.1 * eye_w], np.linalg.norm(m[a] - m[b]) * np.array([0.45, 0.28])
+        d.ellipse([*(c - r), *(c + r)], fill=_rgba(tone * 0.3, 0.7))
+    brow_c = HAIR_COLORS[rng.choice(len(HAIR_COLORS), p=BROW_P)] * rng.uniform(0.4, 0.8)
+    thick = rng.uniform(0.7, 1.3)
     for b in (m[17:22], m[26:21:-1]):                                        # outer -> inner
         top = catmull_rom(b, 4)
         t = np.linspace(0.12, 0.3, len(top))[:, None] * thick * eye_w
@@ -239,36 +258,55 @@ def sample_lights(rng:np.random.Generator, facing=None) -> tuple:
     return lights, standard
 
 # %% ../nbs/04_synth.ipynb #c0f4263c
-def _rand_color(rng, lo=0., hi=1.): return tuple(int(x) for x in rng.uniform(lo, hi, 3) * 255)
+def _rand_color(rng) -> tuple:
+    "A random RGB colour, mostly muted as in photographs: a grey level mixed with a random hue by saturation U(0,1)²."
+    hue = rng.uniform(0, 1, 3)
+    s = rng.uniform(0, 1)**2
+    return tuple(int(x) for x in rng.uniform(0.08, 0.92) * (1 - s + s * hue / hue.max()) * 255)
 
 def gaussian_kernel3(sigma:float) -> ImageFilter.BoxBlur:
     """A 3-tap Gaussian blur of standard deviation `sigma` px per axis (≤ ~0.8: the truncated tails are < 2 %), as PIL's
     separable box blur with fractional radius w = exp(-1/(2σ²)): taps [w, 1, w]/(1+2w) in x then y (C, cheap)."""
     return ImageFilter.BoxBlur(float(np.exp(-0.5 / sigma**2)))
 
+# %% ../nbs/04_synth.ipynb #8e81a168
+def value_noise(rng:np.random.Generator, size:tuple, octaves:int=5, falloff:float=0.6, base:int=96) -> Image.Image:
+    """Fractal value noise 'L' image of `size`=(W,H): random grids of 2, 4, ... 2^octaves cells up-sampled to a
+    `base`² canvas, weighted `falloff`^k, normalised to 0..255, then up-sampled to `size` (bicubic)."""
+    acc = np.zeros((base, base), np.float32)
+    for k in range(octaves):
+        g = rng.uniform(0, 255, (2 << k, 2 << k)).astype(np.uint8)
+        acc += falloff**k * np.asarray(Image.fromarray(g).resize((base, base), Image.BICUBIC), np.float32)
+    acc = (acc - acc.min()) / max(float(np.ptp(acc)), 1e-6) * 255
+    return Image.fromarray(acc.astype(np.uint8)).resize(size, Image.BICUBIC)
+
 # %% ../nbs/04_synth.ipynb #59363457
 def random_background(rng:np.random.Generator, size:tuple) -> Image.Image:
-    "A procedural RGB background of `size`=(W,H): gradient, smooth noise or stripes, plus clutter shapes."
+    """A procedural RGB background of `size`=(W,H) in muted colours: a gradient, textured fractal noise, a 'room' (wall,
+    frames, panels) or stripes; 0-10 clutter shapes; defocus blur (50 %)."""
     W, H = size
-    kind = rng.integers(3)
-    if kind == 0:                                  # linear gradient: t on a coarse grid, up-sampled, colours by LUT
-        a, b = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-        ang = rng.uniform(0, 2 * np.pi)
-        yy, xx = np.mgrid[0:17, 0:17] / 16 * (np.array([H, W]) / max(W, H))[:, None, None]
-        t = (np.cos(ang) * xx + np.sin(ang) * yy)
-        t = (t - t.min()) / max(np.ptp(t), 1e-6)
-        g = Image.fromarray((t * 255 + 0.5).astype(np.uint8)).resize((W, H), Image.BILINEAR)
-        lut = np.linspace(a, b, 256) * 255 + 0.5              # [256,3]
+    kind = rng.choice(4, p=[0.2, 0.35, 0.3, 0.15])
+    if kind < 2:                                   # gradient or texture: a grey ramp coloured by a two-colour LUT
+        if kind == 0:                              # t on a coarse grid, up-sampled
+            ang = rng.uniform(0, 2 * np.pi)
+            yy, xx = np.mgrid[0:17, 0:17] / 16 * (np.array([H, W]) / max(W, H))[:, None, None]
+            t = np.cos(ang) * xx + np.sin(ang) * yy
+            g = Image.fromarray(((t - t.min()) / max(np.ptp(t), 1e-6) * 255 + 0.5).astype(np.uint8)).resize((W, H))
+        else: g = value_noise(rng, (W, H), falloff=rng.uniform(0.4, 0.9))
+        lut = np.linspace(_rand_color(rng), _rand_color(rng), 256) + 0.5            # [256,3]
         img = Image.merge('RGB', [g.point(lut[:, c].astype(np.uint8).tolist()) for c in range(3)])
-    elif kind == 1:
-        small = (rng.uniform(0, 1, (int(rng.integers(2, 9)), int(rng.integers(2, 9)), 3)) * 255).astype(np.uint8)
-        img = Image.fromarray(small).resize((W, H), Image.BICUBIC)
     else:
         img = Image.new('RGB', (W, H), _rand_color(rng))
         d = ImageDraw.Draw(img)
-        step = int(rng.integers(8, 60))
-        c2 = _rand_color(rng)
-        for x in range(-H, W + H, 2 * step): d.polygon([(x, 0), (x + step, 0), (x + step + H, H), (x + H, H)], fill=c2)
+        if kind == 2:                              # room: panels, doors, windows, frames
+            for _ in range(int(rng.integers(1, 6))):
+                x0, y0 = rng.uniform(-0.2, 1, 2) * [W, H]
+                x1, y1 = [x0, y0] + rng.uniform(0.1, 0.8, 2) * [W, H]
+                d.rectangle([x0, y0, x1, y1], fill=_rand_color(rng), outline=_rand_color(rng),
+                            width=int(rng.integers(0, 6)))
+        else:
+            step, c2 = int(rng.integers(8, 60)), _rand_color(rng)
+            for x in range(-H, W + H, 2 * step): d.polygon([(x, 0), (x + step, 0), (x + step + H, H), (x + H, H)], fill=c2)
     d = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(0, 11))):
         x0, y0 = rng.uniform(-0.2, 1, 2) * [W, H]
@@ -278,6 +316,9 @@ def random_background(rng:np.random.Generator, size:tuple) -> Image.Image:
         if shape == 0: d.ellipse([x0, y0, x0 + w, y0 + h], fill=col)
         elif shape == 1: d.rectangle([x0, y0, x0 + w, y0 + h], fill=col)
         else: d.polygon([tuple(p) for p in rng.uniform(0, 1, (int(rng.integers(3, 7)), 2)) * [w, h] + [x0, y0]], fill=col)
+    if rng.random() < 0.5:                         # defocus: down- and up-sampling
+        f = rng.uniform(1.5, 5)
+        img = img.resize((max(2, int(W / f)), max(2, int(H / f))), Image.BILINEAR).resize((W, H), Image.BILINEAR)
     return img
 
 # %% ../nbs/04_synth.ipynb #f3017451
@@ -524,9 +565,11 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     mv, P = sample_camera(rng, R, head.center, head.radius, size)
     lights, standard = sample_lights(rng, facing=R[:, 2])                  # the face looks along model +z
     tone = sample_skin_tone(rng)
-    colors = skin_albedo(rng, vertices, head.regions, tone)
+    hair, lift = hair_weight(rng, head.regions)
+    colors = skin_albedo(rng, vertices, head.regions, tone, hair)
     tex = face_texture(rng, head.regions['marks'], tone)
-    rgba = renderer.render_rgba(vertices, head.faces, colors, mv, P, size, lights, uvw=head.regions['uvw'], texture=tex)
+    shown = vertices + vertex_normals(vertices, head.faces) * (lift * rng.uniform(0.003, 0.025))[:, None]   # hair volume
+    rgba = renderer.render_rgba(shown, head.faces, colors, mv, P, size, lights, uvw=head.regions['uvw'], texture=tex)
     mask = rgba[..., 3] > 0
     vb, fb, cb = sample_body(rng, tone)
     Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))                  # the body turns less than the head
