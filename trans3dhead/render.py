@@ -128,30 +128,30 @@ void shade(vec3 n, vec3 view, out vec3 lit, out vec3 sp){
 
 _ALBEDO = """uniform sampler2D tex; uniform float gamma;
 vec3 albedo(vec3 col, vec3 uvw){ vec4 t = texture(tex, uvw.xy); return pow(mix(col, t.rgb, t.a*uvw.z), vec3(gamma)); }
-vec4 encode(vec3 c){ return vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0/gamma)), 1.0); }"""
+vec4 encode(vec3 c, float a){ return vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0/gamma)), a); }"""
 
 _VS = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
-in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in vec3 in_uvw;
-out vec3 v_pos; out vec3 v_nrm; out vec3 v_col; out vec3 v_uvw;
+in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw;
+out vec3 v_pos; out vec3 v_nrm; out vec4 v_col; out vec3 v_uvw;
 void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v_col=in_col; v_uvw=in_uvw;
   gl_Position=pgl*c; }"""
 
 _FS = "#version 330\n" + _LIGHT + _ALBEDO + """
-in vec3 v_pos; in vec3 v_nrm; in vec3 v_col; in vec3 v_uvw; out vec4 f_col;
+in vec3 v_pos; in vec3 v_nrm; in vec4 v_col; in vec3 v_uvw; out vec4 f_col;
 void main(){ vec3 lit; vec3 sp; shade(normalize(v_nrm), normalize(-v_pos), lit, sp);
-  f_col = encode(albedo(v_col, v_uvw)*lit + sp); }"""
+  f_col = encode(albedo(v_col.rgb, v_uvw)*lit + sp, v_col.a); }"""
 
 _VS_GOURAUD = "#version 330\n" + _LIGHT + """
 uniform mat4 mv; uniform mat4 pgl;
-in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; in vec3 in_uvw; out vec3 v_col; out vec3 v_uvw; out vec3 v_lit;
+in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw; out vec4 v_col; out vec3 v_uvw; out vec3 v_lit;
 out vec3 v_sp;
 void main(){ vec4 c4 = mv*vec4(in_pos,1.0); shade(normalize(mat3(mv)*in_nrm), normalize(-c4.xyz), v_lit, v_sp);
   v_col = in_col; v_uvw = in_uvw; gl_Position = pgl*c4; }"""
 
 _FS_GOURAUD = "#version 330\n" + _ALBEDO + """
-in vec3 v_col; in vec3 v_uvw; in vec3 v_lit; in vec3 v_sp; out vec4 f_col;
-void main(){ f_col = encode(albedo(v_col, v_uvw)*v_lit + v_sp); }"""
+in vec4 v_col; in vec3 v_uvw; in vec3 v_lit; in vec3 v_sp; out vec4 f_col;
+void main(){ f_col = encode(albedo(v_col.rgb, v_uvw)*v_lit + v_sp, v_col.a); }"""
 
 _VS_ID = """#version 330
 uniform mat4 mv; uniform mat4 pgl; in vec3 in_pos; flat out int vid;
@@ -218,7 +218,9 @@ class MeshRenderer:
         f = np.ascontiguousarray(faces, np.int32)
         nrm = vertex_normals(v, f)
         uvw = np.zeros((len(v), 3), np.float32) if uvw is None else np.asarray(uvw, np.float32).reshape(len(v), 3)
-        data = np.concatenate([v, nrm, np.asarray(colors, np.float32).reshape(len(v), 3), uvw], 1)
+        col = np.asarray(colors, np.float32).reshape(len(v), -1)
+        if col.shape[1] == 3: col = np.concatenate([col, np.ones_like(col[:, :1])], 1)
+        data = np.concatenate([v, nrm, col, uvw], 1)
         p = self.prog
         self._set_camera(p, mv, proj, size)
         L = len(lights.directions)
@@ -235,7 +237,7 @@ class MeshRenderer:
         p['gamma'].value = float(lights.gamma)
         vbo = self.ctx.buffer(data.tobytes())
         ibo = self.ctx.buffer(f.tobytes())
-        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 3f 3f', 'in_pos', 'in_nrm', 'in_col', 'in_uvw')], index_buffer=ibo)
+        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 4f 3f', 'in_pos', 'in_nrm', 'in_col', 'in_uvw')], index_buffer=ibo)
         tex = self._texture(texture)
         tex.use(0)
         p['tex'].value = 0
@@ -258,8 +260,8 @@ class MeshRenderer:
     def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0,
                     uvw=None, texture=None) -> np.ndarray:
         """Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of
-        model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1); camera `mv`, `proj` [4,4];
-        `size`=(W,H). Optional `texture` RGBA [h,w,4] uint8 at per-vertex `uvw` [V,3] (texture coordinates u, v in
+        model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1; or [V,4]: the 4th is written as the
+        output alpha, e.g. to tell meshes apart); camera `mv`, `proj` [4,4]; `size`=(W,H). Optional `texture` RGBA [h,w,4] uint8 at per-vertex `uvw` [V,3] (texture coordinates u, v in
         0..1, v = 0 at row 0; weight w): albedo = mix(colour, texel rgb, texel alpha · w)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples, uvw, texture)

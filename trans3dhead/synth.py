@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_synth.ipynb #525428bd
 from __future__ import annotations
-import os, json, shutil, struct, types, zlib, multiprocessing as mp
+import os, io, json, shutil, struct, types, zlib, multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -19,13 +19,14 @@ from .render import (MeshRenderer, Lights, perspective_projection, model_view_fr
 
 # %% auto #0
 __all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS',
-           'LIP_TINT', 'BROW_P', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'sample_pose', 'pose_category',
-           'sample_flame_params', 'head_regions', 'sample_skin_tone', 'hair_weight', 'skin_albedo', 'catmull_rom',
-           'paint_eyes', 'face_texture', 'sample_body', 'sample_lights', 'gaussian_kernel3', 'value_noise',
-           'random_background', 'random_occluder', 'degrade', 'euler_rotation', 'sample_image_size', 'sample_camera',
-           'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params',
-           'render_item', 'annotation_dict', 'png_bytes', 'item_id', 'write_item', 'get_head', 'render_block',
-           'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth', 'main']
+           'LIP_TINT', 'BROW_P', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'BODY_ALPHA', 'MARKER', 'GT_SPLIT', 'sample_pose',
+           'pose_category', 'sample_flame_params', 'head_regions', 'sample_skin_tone', 'hair_weight', 'skin_albedo',
+           'catmull_rom', 'paint_eyes', 'face_texture', 'sample_body', 'sample_lights', 'gaussian_kernel3',
+           'value_noise', 'random_background', 'random_occluder', 'degrade', 'camera_effects', 'euler_rotation',
+           'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem',
+           'item_rng', 'sample_item_params', 'item_meshes', 'render_item', 'annotation_dict', 'png_bytes', 'item_id',
+           'write_item', 'get_head', 'render_block', 'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item',
+           'show_synth', 'main']
 
 # %% ../nbs/04_synth.ipynb #7e3699e0
 POSE_LIMITS = np.array([100., 60., 45.])     # |yaw|, |pitch|, |roll| at most (degrees)
@@ -186,11 +187,11 @@ def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, sca
     m, T = np.asarray(marks, np.float64) * scale, TEX_SIZE * scale
     img = Image.new('RGBA', (T, T), _rgba(tone, 0.))                   # transparent texels keep the skin colour
     eye_w = np.linalg.norm(m[36] - m[39])
-    shade = Image.new('L', img.size, 0)                                      # eye sockets: soft darkening
+    shade = Image.new('L', (T // 8, T // 8), 0)                              # eye sockets: soft darkening
     for e, br in ((m[36:42], m[17:22]), (m[42:48], m[22:27])):
-        c, r = (e.mean(0) + br.mean(0)) / 2, np.array([0.75, 0.55]) * eye_w
+        c, r = (e.mean(0) + br.mean(0)) / 16, np.array([0.75, 0.55]) * eye_w / 8
         ImageDraw.Draw(shade).ellipse([*(c - r), *(c + r)], fill=int(rng.uniform(60, 160)))
-    img.paste(_rgba(tone * 0.55), (0, 0, T, T), shade.filter(ImageFilter.BoxBlur(float(0.3 * eye_w))))
+    img.paste(_rgba(tone * 0.55), (0, 0, T, T), shade.filter(ImageFilter.BoxBlur(1)).resize((T, T), Image.BILINEAR))
     if rng.random() < 0.15:                                                  # stubble / beard around mouth and chin
         beard = np.concatenate([m[4:13], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
         mask = Image.new('L', img.size, 0)
@@ -378,6 +379,21 @@ def degrade(rng:np.random.Generator, img:Image.Image) -> Image.Image:
     noise = np.rint(rng.standard_normal((H, W, 1), np.float32) * np.float32(rng.uniform(1, 8))).astype(np.int16)
     return Image.fromarray(np.clip(np.asarray(img, np.int16) + noise, 0, 255).astype(np.uint8))
 
+# %% ../nbs/04_synth.ipynb #adee188e
+def camera_effects(rng:np.random.Generator, img:Image.Image) -> Image.Image:
+    """What cameras do to every photo (same size): white balance and exposure per channel with a gamma/contrast curve
+    (60 %), grayscale (7 %), JPEG compression at quality 35-95 (60 %)."""
+    if rng.random() < 0.6:
+        x = np.arange(256) / 255
+        gain, g = rng.normal(1, 0.07, 3) * rng.uniform(0.85, 1.15), rng.uniform(0.75, 1.35)
+        img = img.point(np.clip(255 * gain[:, None] * x[None]**g + 0.5, 0, 255).astype(np.uint8).ravel().tolist())
+    if rng.random() < 0.07: img = img.convert('L').convert('RGB')
+    if rng.random() < 0.6:
+        buf = io.BytesIO()
+        img.save(buf, 'JPEG', quality=int(rng.integers(35, 96)))
+        img = Image.open(buf).convert('RGB')
+    return img
+
 # %% ../nbs/04_synth.ipynb #6cccd368
 def _rot(axis:int, t:float) -> np.ndarray:
     c, s = np.cos(t), np.sin(t)
@@ -554,6 +570,26 @@ def sample_item_params(seed, split, index, layout) -> tuple:
     p, expressive = sample_flame_params(rng, layout)
     return rng, p, expressive
 
+# %% ../nbs/04_synth.ipynb #c4201b6c
+BODY_ALPHA = 254    # the body's output alpha: 255 marks the head's pixels
+
+def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, euler, R:np.ndarray) -> tuple:
+    """What one item draws, in model space: (vertices [V+Vb,3], faces, RGBA albedo [V+Vb,4], uvw [V+Vb,3], face
+    texture): the head (hair lifted along the normals, alpha 1) and the body (`sample_body`, alpha `BODY_ALPHA`/255),
+    which turns by 20-70 % of the head's yaw, pitch and roll about the root joint."""
+    tone = sample_skin_tone(rng)
+    hair, lift = hair_weight(rng, head.regions)
+    colors = skin_albedo(rng, vertices, head.regions, tone, hair)
+    tex = face_texture(rng, head.regions['marks'], tone)
+    shown = vertices + vertex_normals(vertices, head.faces) * (lift * rng.uniform(0.003, 0.025))[:, None]   # hair volume
+    vb, fb, cb = sample_body(rng, tone)
+    Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))
+    vb = head.lbs['J_regressor'][0] @ vertices + vb @ (R.T @ Rb).T
+    alpha = np.repeat([1., BODY_ALPHA / 255], [len(shown), len(vb)])[:, None]
+    return (np.concatenate([shown, vb]), np.concatenate([head.faces, fb + len(shown)]),
+            np.concatenate([np.concatenate([colors, cb]), alpha], 1),
+            np.concatenate([head.regions['uvw'], np.zeros((len(vb), 3), np.float32)]), tex)
+
 # %% ../nbs/04_synth.ipynb #75a4111b
 def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, vertices:np.ndarray,
                 expressive:bool, image_size=(200, 480)) -> SynthItem:
@@ -564,20 +600,12 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     R = euler_rotation(euler)
     mv, P = sample_camera(rng, R, head.center, head.radius, size)
     lights, standard = sample_lights(rng, facing=R[:, 2])                  # the face looks along model +z
-    tone = sample_skin_tone(rng)
-    hair, lift = hair_weight(rng, head.regions)
-    colors = skin_albedo(rng, vertices, head.regions, tone, hair)
-    tex = face_texture(rng, head.regions['marks'], tone)
-    shown = vertices + vertex_normals(vertices, head.faces) * (lift * rng.uniform(0.003, 0.025))[:, None]   # hair volume
-    rgba = renderer.render_rgba(shown, head.faces, colors, mv, P, size, lights, uvw=head.regions['uvw'], texture=tex)
-    mask = rgba[..., 3] > 0
-    vb, fb, cb = sample_body(rng, tone)
-    Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))                  # the body turns less than the head
-    vb = head.lbs['J_regressor'][0] @ vertices + vb @ (R.T @ Rb).T
+    verts, faces, colors, uvw, tex = item_meshes(rng, head, vertices, euler, R)
+    rgba = renderer.render_rgba(verts, faces, colors, mv, P, size, lights, uvw=uvw, texture=tex)
+    mask = rgba[..., 3] == 255                                              # the head's pixels
     img = random_background(rng, size)
-    for layer in (renderer.render_rgba(vb, fb, cb, mv, P, size, lights), rgba):   # the head in front of the body
-        fg = Image.fromarray(np.ascontiguousarray(layer), 'RGBA')
-        img.paste(fg, (0, 0), fg)                                           # alpha: 255 on the mesh, 0 elsewhere
+    fg = Image.fromarray(np.ascontiguousarray(rgba), 'RGBA')
+    img.paste(fg, (0, 0), fg)                                               # alpha: 255 / 254 on the meshes, 0 elsewhere
     img = img.filter(gaussian_kernel3(rng.uniform(0.3, 0.7)))               # anti-aliasing, camera softness
     bbox = head_bbox(project_points(vertices[head.head_idx], mv, P, H), size)
     occluded = False
@@ -588,6 +616,7 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
         occluded = bool(mask.any() and (occ & mask).sum() > 0.05 * mask.sum())
     lq = rng.random() < 0.3
     if lq: img = degrade(rng, img)
+    img = camera_effects(rng, img)
     attrs = {'quality': 'lq' if lq else 'hq', 'gender': 'undefined', 'expression': expressive, 'age': 'undefined',
              'occlusions': occluded, 'pose': pose_category(euler), 'standard light': standard}
     return SynthItem(img, vertices, mv, P, bbox, attrs, mask)
