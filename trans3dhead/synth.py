@@ -15,18 +15,18 @@ from .default_head import find_flame_dir
 from PIL import Image, ImageDraw, ImageFilter
 from .errors import Trans3DHeadError, ConfigError
 from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera, vertex_normals,
-                                project_points)
+                                project_points, camera_depth)
 
 # %% auto #0
 __all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS',
            'LIP_TINT', 'BROW_P', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'BODY_ALPHA', 'MARKER', 'GT_SPLIT', 'sample_pose',
            'pose_category', 'sample_flame_params', 'head_regions', 'sample_skin_tone', 'hair_weight', 'skin_albedo',
            'catmull_rom', 'paint_eyes', 'face_texture', 'sample_body', 'sample_lights', 'gaussian_kernel3',
-           'value_noise', 'random_background', 'random_occluder', 'degrade', 'camera_effects', 'euler_rotation',
-           'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem',
-           'item_rng', 'sample_item_params', 'item_meshes', 'render_item', 'annotation_dict', 'png_bytes', 'item_id',
-           'write_item', 'get_head', 'render_block', 'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item',
-           'show_synth', 'main']
+           'value_noise', 'random_background', 'random_occluder', 'draw_glasses', 'degrade', 'camera_effects',
+           'euler_rotation', 'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel',
+           'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params', 'item_meshes', 'render_item',
+           'annotation_dict', 'png_bytes', 'item_id', 'write_item', 'get_head', 'render_block', 'worker_pool',
+           'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth', 'main']
 
 # %% ../nbs/04_synth.ipynb #7e3699e0
 POSE_LIMITS = np.array([100., 60., 45.])     # |yaw|, |pitch|, |roll| at most (degrees)
@@ -77,7 +77,7 @@ TEX_SIZE = 256          # texels per side of the face texture
 def head_regions(template:np.ndarray, lmk68:np.ndarray, face_idx:np.ndarray) -> dict:
     """Of a template [V,3] with landmarks [68,3] (model space, x right, y up, z forward): 'uvw' [V,3] (the frontal
     texture coordinates u, v in 0..1 and the texture weight w: 1 in front of the face, 0 behind), 'marks' [68,2] (the
-    landmarks in texture pixels), 'hair_height' [V] (model units above the brows, plus half the depth behind them; -inf on the face), 'iod'."""
+    landmarks in texture pixels), 'lmk_vertex' [68] (the nearest vertices), 'hair_height' [V] (model units above the brows, plus half the depth behind them; -inf on the face), 'iod'."""
     v = np.asarray(template, np.float64)
     l = np.asarray(lmk68, np.float64)
     iod = np.linalg.norm(l[36] - l[45])
@@ -89,7 +89,8 @@ def head_regions(template:np.ndarray, lmk68:np.ndarray, face_idx:np.ndarray) -> 
     above = v[:, 1] - l[17:27, 1].max() + 0.5 * (l[17:27, 2].max() - v[:, 2])     # the hairline falls towards the nape
     hair_h = np.where(in_face & (v[:, 2] > l[17:27, 2].min() - 0.1 * iod), -np.inf, above)
     return dict(uvw=np.concatenate([uv(v[:, :2]), w[:, None]], 1).astype(np.float32),
-                marks=uv(l[:, :2]) * TEX_SIZE, hair_height=hair_h, iod=float(iod))
+                marks=uv(l[:, :2]) * TEX_SIZE, hair_height=hair_h, iod=float(iod),
+                lmk_vertex=np.linalg.norm(v[None] - l[:, None], axis=-1).argmin(1))
 
 # %% ../nbs/04_synth.ipynb #72ebe12b
 SKIN_PALETTE = np.array([[0.96, 0.82, 0.72], [0.88, 0.68, 0.55], [0.76, 0.55, 0.40], [0.60, 0.41, 0.28],
@@ -369,6 +370,34 @@ def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
     colimg = Image.merge('RGB', [g.point((c * shade).astype(np.uint8).tolist()) for c in col])
     return m, colimg
 
+# %% ../nbs/04_synth.ipynb #d68b1e14
+def draw_glasses(rng:np.random.Generator, vertices:np.ndarray, lmk_vertex:np.ndarray, R:np.ndarray, mv:np.ndarray,
+                 P:np.ndarray, size:tuple) -> tuple:
+    """(alpha mask 'L' image, RGB colour image) of glasses in front of the eyes of model-space `vertices` [V,3]
+    (`lmk_vertex` [68]: the vertex nearest each landmark): two elliptic rims 1-2 cm in front of the eyes, a bridge,
+    the temple arm on the side facing the camera (`R`: model -> camera rotation), 20 % tinted lenses; projected
+    with `mv`, `P` and drawn `size`=(W,H) with a line width that shrinks with depth."""
+    W, H = size
+    l = vertices[lmk_vertex]
+    eye_w = np.linalg.norm(l[36] - l[39])
+    a, t = rng.uniform(0.7, 0.95) * eye_w, np.linspace(0, 2 * np.pi, 25)
+    b, dz, thick = a * rng.uniform(0.55, 0.85), rng.uniform(0.01, 0.02), rng.uniform(0.0015, 0.004)
+    rims = [c + [0, -0.1 * eye_w, dz] + np.stack([a * np.cos(t), b * np.sin(t), 0 * t], 1)
+            for c in (l[36:42].mean(0), l[42:48].mean(0))]
+    lines = rims + [np.stack([rims[0][0], (rims[0][0] + rims[1][12]) / 2 + [0, 0.2 * b, 0], rims[1][12]])]
+    for side, rim, ear in ((-1, rims[0][12], l[0]), (1, rims[1][0], l[16])):
+        if (side * R[:, 0])[2] < 0.1: lines.append(np.stack([rim, [ear[0] + 0.1 * side * eye_w, rim[1], ear[2] - 0.01]]))
+    m = Image.new('L', (W, H), 0)
+    d = ImageDraw.Draw(m)
+    f = P[0, 0]
+    if rng.random() < 0.2:
+        for rim in rims: d.polygon([tuple(p) for p in project_points(rim, mv, P, H)], fill=int(rng.uniform(150, 240)))
+    for line in lines:
+        w = max(1, int(round(f * thick / camera_depth(line, mv).mean())))
+        d.line([tuple(p) for p in project_points(line, mv, P, H)], fill=255, width=w, joint='curve')
+    col = np.clip(rng.choice([rng.uniform(0.02, 0.25), rng.uniform(0.5, 0.85)]) * rng.uniform(0.8, 1.2, 3), 0, 1)
+    return m.filter(gaussian_kernel3(0.6)), Image.new('RGB', (W, H), tuple(int(x * 255) for x in col))
+
 # %% ../nbs/04_synth.ipynb #fca049b0
 def degrade(rng:np.random.Generator, img:Image.Image) -> Image.Image:
     "Low-quality version of `img`: down-scale by 0.25-0.6 and back, Gaussian blur, additive noise (same size)."
@@ -608,12 +637,14 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     img.paste(fg, (0, 0), fg)                                               # alpha: 255 / 254 on the meshes, 0 elsewhere
     img = img.filter(gaussian_kernel3(rng.uniform(0.3, 0.7)))               # anti-aliasing, camera softness
     bbox = head_bbox(project_points(vertices[head.head_idx], mv, P, H), size)
-    occluded = False
-    if rng.random() < 0.3:
-        m, col = random_occluder(rng, size, bbox)
+    layers, occ = [], np.zeros((H, W), bool)
+    if rng.random() < 0.15 and abs(euler[0]) < 70:
+        layers.append(draw_glasses(rng, vertices, head.regions['lmk_vertex'], R, mv, P, size))
+    if rng.random() < 0.3: layers.append(random_occluder(rng, size, bbox))
+    for m, col in layers:
         img = Image.composite(col, img, m)
-        occ = np.asarray(m) > 127
-        occluded = bool(mask.any() and (occ & mask).sum() > 0.05 * mask.sum())
+        occ |= np.asarray(m) > 127
+    occluded = bool(mask.any() and (occ & mask).sum() > 0.05 * mask.sum())
     lq = rng.random() < 0.3
     if lq: img = degrade(rng, img)
     img = camera_effects(rng, img)
