@@ -18,7 +18,8 @@ __all__ = ['FLIP_YZ', 'GL_INSTALL_HINT', 'SUBPIXEL_TOL', 'perspective_projection
 # %% ../nbs/03_render.ipynb #8d03bbfe
 FLIP_YZ = np.diag([1., -1., -1., 1.])  # OpenGL camera <-> OpenCV camera (its own inverse)
 
-def perspective_projection(focal:float, size:tuple, principal:tuple|None=None, near:float=0.01, far:float=100.) -> np.ndarray:
+def perspective_projection(focal:float, size:tuple, principal:tuple|None=None, near:float=0.01,
+                           far:float=100.) -> np.ndarray:
     """DAD-3DHeads-style projection matrix [4,4]: OpenGL camera space -> pixels (bottom-left origin) after dividing by
     w. `size`=(W,H); `principal`=(cx,cy) in top-left pixel coordinates (default: image centre)."""
     W, H = size
@@ -96,7 +97,8 @@ class Lights:
         self.directions = np.atleast_2d(np.asarray(self.directions, np.float64))
         self.colors = np.atleast_2d(np.asarray(self.colors, np.float64))
         if self.ambient is None: self.ambient = np.full(3, 0.3)
-        if len(self.directions) > 4: raise Trans3DHeadError(f"At most 4 lights are supported, got {len(self.directions)}.")
+        if len(self.directions) > 4:
+            raise Trans3DHeadError(f"At most 4 lights are supported, got {len(self.directions)}.")
 
 # %% ../nbs/03_render.ipynb #0b753848
 def front_light() -> Lights:
@@ -130,6 +132,7 @@ _ALBEDO = """uniform sampler2D tex; uniform float gamma;
 vec3 albedo(vec3 col, vec3 uvw){ vec4 t = texture(tex, uvw.xy); return pow(mix(col, t.rgb, t.a*uvw.z), vec3(gamma)); }
 vec4 encode(vec3 c, float a){ return vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0/gamma)), a); }"""
 
+# %% ../nbs/03_render.ipynb #529ce47b
 _VS = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
 in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw;
@@ -160,6 +163,7 @@ void main(){ vid=gl_VertexID; gl_Position=pgl*mv*vec4(in_pos,1.0); gl_PointSize=
 _FS_ID = """#version 330
 flat in int vid; out int f_id; void main(){ f_id = vid; }"""
 
+# %% ../nbs/03_render.ipynb #ef207341
 @dataclass
 class RenderResult:
     "Rendering in original-image pixels (row 0 at the top)."
@@ -174,7 +178,8 @@ class MeshRenderer:
     camera conventions (one GL context per process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
     def __init__(self, ctx=None, shading:str='pixel'):
         import moderngl   # GL only when a renderer is made (it needs EGL or a display)
-        if shading not in ('pixel', 'vertex'): raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
+        if shading not in ('pixel', 'vertex'):
+            raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
         self.ctx = ctx or get_context()
         self._mgl = moderngl
         vs, fs = (_VS, _FS) if shading == 'pixel' else (_VS_GOURAUD, _FS_GOURAUD)
@@ -261,8 +266,9 @@ class MeshRenderer:
                     uvw=None, texture=None) -> np.ndarray:
         """Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of
         model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1; or [V,4]: the 4th is written as the
-        output alpha, e.g. to tell meshes apart); camera `mv`, `proj` [4,4]; `size`=(W,H). Optional `texture` RGBA [h,w,4] uint8 at per-vertex `uvw` [V,3] (texture coordinates u, v in
-        0..1, v = 0 at row 0; weight w): albedo = mix(colour, texel rgb, texel alpha · w)."""
+        output alpha, e.g. to tell meshes apart); camera `mv`, `proj` [4,4]; `size`=(W,H). Optional `texture` RGBA
+        [h,w,4] uint8 at per-vertex `uvw` [V,3] (texture coordinates u, v in 0..1, v = 0 at row 0; weight w):
+        albedo = mix(colour, texel rgb, texel alpha · w)."""
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples, uvw, texture)
         return np.frombuffer(fb.read(viewport=(0, 0, W, H), components=4), np.uint8).reshape(H, W, 4)[::-1]
@@ -273,8 +279,9 @@ class MeshRenderer:
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
         vp = (0, 0, W, H)
-        rgba = np.frombuffer(fb.read(viewport=vp, components=4), np.uint8).reshape(H, W, 4)[::-1].astype(np.float32) / 255
-        zb = np.frombuffer(fb.read(viewport=vp, attachment=-1, components=1, dtype='f4'), np.float32).reshape(H, W)[::-1]
+        rgba = np.frombuffer(fb.read(viewport=vp, components=4), np.uint8).reshape(H, W, 4)[::-1] / np.float32(255)
+        zb = fb.read(viewport=vp, attachment=-1, components=1, dtype='f4')
+        zb = np.frombuffer(zb, np.float32).reshape(H, W)[::-1]
         return RenderResult(image=rgba[..., :3], alpha=rgba[..., 3], mask=rgba[..., 3] > 0,
                             depth=depth_from_buffer(zb, proj, size))
 
@@ -291,7 +298,8 @@ class MeshRenderer:
         fb.clear(-1., 0., 0., 0., viewport=(0, 0, W, H))
         self.ctx.disable(self._mgl.DEPTH_TEST)
         vao.render(self._mgl.POINTS)
-        ids = np.frombuffer(fb.read(viewport=(0, 0, W, H), components=1, dtype='i4'), np.int32).reshape(H, W)[::-1].copy()
+        ids = fb.read(viewport=(0, 0, W, H), components=1, dtype='i4')
+        ids = np.frombuffer(ids, np.int32).reshape(H, W)[::-1].copy()
         vao.release()
         vbo.release()
         return ids
@@ -318,9 +326,11 @@ def projection_agreement(renderer:MeshRenderer, vertices, mv, proj, size, projec
     return float(err.max()) if len(err) else np.inf, len(rows)
 
 # %% ../nbs/03_render.ipynb #a42b75e8
-def visible_mask_coverage(result:RenderResult, vertices, mv, proj, project=project_points, tol:float=1e-3, counts:bool=False):
+def visible_mask_coverage(result:RenderResult, vertices, mv, proj, project=project_points, tol:float=1e-3,
+                          counts:bool=False):
     """Fraction of the vertices inside the image and not hidden whose pixel is in `result.mask`. Hidden: deeper than
-    the farthest surface seen in the pixel's 3×3 neighbourhood (+`tol`·depth); a vertex with no surface around counts as visible. `counts`: return (covered, visible) instead."""
+    the farthest surface seen in the pixel's 3×3 neighbourhood (+`tol`·depth); a vertex with no surface around
+    counts as visible. `counts`: return (covered, visible) instead."""
     H, W = result.mask.shape
     xy = project(vertices, mv, proj, H)
     ij = np.floor(xy).astype(int)

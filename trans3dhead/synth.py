@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import sys
-from matplotlib.path import Path as MPath
 from tqdm.auto import tqdm
 from .default_head import find_flame_dir
 from PIL import Image, ImageDraw, ImageFilter
@@ -77,7 +76,8 @@ TEX_SIZE = 256          # texels per side of the face texture
 def head_regions(template:np.ndarray, lmk68:np.ndarray, face_idx:np.ndarray) -> dict:
     """Of a template [V,3] with landmarks [68,3] (model space, x right, y up, z forward): 'uvw' [V,3] (the frontal
     texture coordinates u, v in 0..1 and the texture weight w: 1 in front of the face, 0 behind), 'marks' [68,2] (the
-    landmarks in texture pixels), 'lmk_vertex' [68] (the nearest vertices), 'hair_height' [V] (model units above the brows, plus half the depth behind them; -inf on the face), 'iod'."""
+    landmarks in texture pixels), 'lmk_vertex' [68] (the nearest vertices), 'hair_height' [V] (model units above
+    the brows, plus half the depth behind them; -inf on the face), 'iod'."""
     v = np.asarray(template, np.float64)
     l = np.asarray(lmk68, np.float64)
     iod = np.linalg.norm(l[36] - l[45])
@@ -140,12 +140,14 @@ def catmull_rom(points:np.ndarray, n:int=6, closed:bool=False) -> np.ndarray:
     out = seg.transpose(1, 0, 2).reshape(-1, 2)
     return out if closed else np.concatenate([out, p[-2:-1]])
 
-# %% ../nbs/04_synth.ipynb #a74d8b05
+# %% ../nbs/04_synth.ipynb #aebc5538
 def _rgba(c, a=1.) -> tuple: return tuple(int(x) for x in np.clip(np.append(c, a), 0, 1) * 255 + 0.5)
 
+# %% ../nbs/04_synth.ipynb #723293ae
 def _line(d, pts, col, width): d.line([tuple(p) for p in catmull_rom(pts, 6)], fill=col, width=max(1, int(width)),
                                       joint='curve')
 
+# %% ../nbs/04_synth.ipynb #8d8c8d52
 IRIS_COLORS = np.array([[0.22, 0.12, 0.06], [0.10, 0.06, 0.04], [0.25, 0.35, 0.48], [0.28, 0.32, 0.18],
                         [0.32, 0.32, 0.30]])
 
@@ -201,7 +203,8 @@ def paint_skin(img:Image.Image, m:np.ndarray, rng:np.random.Generator, tone:np.n
         beard = np.concatenate([m[4:13], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
         mask = Image.new('L', img.size, 0)
         ImageDraw.Draw(mask).polygon([tuple(p) for p in beard], fill=int(rng.uniform(60, 220)))
-        img.paste(_rgba(HAIR_COLORS[rng.integers(3)]), (0, 0, T, T), mask.filter(ImageFilter.BoxBlur(float(0.15 * eye_w))))
+        mask = mask.filter(ImageFilter.BoxBlur(float(0.15 * eye_w)))
+        img.paste(_rgba(HAIR_COLORS[rng.integers(3)]), (0, 0, T, T), mask)
 
 # %% ../nbs/04_synth.ipynb #f39d1046
 LIP_TINT = np.array([0.82, 0.52, 0.52])      # lip albedo / skin albedo
@@ -217,7 +220,8 @@ def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, sca
     eye_w = np.linalg.norm(m[36] - m[39])
     paint_skin(img, m, rng, tone)
     d = ImageDraw.Draw(img)
-    lip = tone * LIP_TINT * rng.uniform(0.75, 1.0) if rng.random() < 0.85 else rng.uniform([0.5, 0, 0.1], [0.9, 0.2, 0.4])
+    lip = tone * LIP_TINT * rng.uniform(0.75, 1.0)
+    if rng.random() > 0.85: lip = rng.uniform([0.5, 0, 0.1], [0.9, 0.2, 0.4])           # lipstick
     d.polygon([tuple(p) for p in catmull_rom(m[48:60], 6, closed=True)], fill=_rgba(lip, rng.uniform(0.6, 0.95)))
     _line(d, m[[48, 60, 61, 62, 63, 64, 54]], _rgba(tone * 0.2), 0.06 * eye_w)
     d.polygon([tuple(p) for p in m[60:68]], fill=_rgba(tone * 0.15))
@@ -235,15 +239,15 @@ def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, sca
     return np.asarray(img.reduce(scale))
 
 # %% ../nbs/04_synth.ipynb #cb9162ba
-BODY_RINGS = np.array([  # y, half-width, half-depth, centre z, superellipse exponent; model units relative to the root joint
+BODY_RINGS = np.array([  # y, half-width, half-depth, centre z, superellipse exponent; model units from the root joint
     [0.026, 0.056, 0.053, 0.013, 2], [-0.064, 0.056, 0.053, 0.013, 2], [-0.094, 0.07, 0.06, 0.008, 2.2],
     [-0.124, 0.14, 0.085, 0.003, 2.6], [-0.154, 0.19, 0.10, 0.003, 3], [-0.194, 0.21, 0.11, 0.003, 3],
     [-0.544, 0.20, 0.11, 0.003, 3]])
 
 def sample_body(rng:np.random.Generator, tone:np.ndarray, n:int=24) -> tuple:
-    """A neck and shoulders (vertices [Vb,3] relative to the head's root joint, model axes; faces [Fb,3]; albedo [Vb,3]):
-    elliptic-to-boxy rings through `BODY_RINGS` (1 cm apart down to the chest) with random widths, skin above a random
-    round or V neckline, one clothing colour below."""
+    """A neck and shoulders (vertices [Vb,3] relative to the head's root joint, model axes; faces [Fb,3]; albedo
+    [Vb,3]): elliptic-to-boxy rings through `BODY_RINGS` (1 cm apart down to the chest) with random widths, skin
+    above a random round or V neckline, one clothing colour below."""
     y = np.concatenate([np.linspace(BODY_RINGS[0, 0], BODY_RINGS[-2, 0], 23), BODY_RINGS[-1:, 0]])
     r = np.stack([np.interp(-y, -BODY_RINGS[:, 0], BODY_RINGS[:, k]) for k in range(5)], 1)
     r[:, 1:3] *= np.where(y[:, None] > -0.09, rng.uniform(0.9, 1.1), rng.uniform(0.85, 1.15, 2))
@@ -277,13 +281,14 @@ def sample_lights(rng:np.random.Generator, facing=None) -> tuple:
     standard = bool(n == 1 and -d[0, 2] > np.cos(np.radians(45)) and amb >= 0.25 and np.abs(temp).max() < 0.1)
     return lights, standard
 
-# %% ../nbs/04_synth.ipynb #c0f4263c
+# %% ../nbs/04_synth.ipynb #e8348181
 def _rand_color(rng) -> tuple:
     "A random RGB colour, mostly muted as in photographs: a grey level mixed with a random hue by saturation U(0,1)²."
     hue = rng.uniform(0, 1, 3)
     s = rng.uniform(0, 1)**2
     return tuple(int(x) for x in rng.uniform(0.08, 0.92) * (1 - s + s * hue / hue.max()) * 255)
 
+# %% ../nbs/04_synth.ipynb #27437601
 def gaussian_kernel3(sigma:float) -> ImageFilter.BoxBlur:
     """A 3-tap Gaussian blur of standard deviation `sigma` px per axis (≤ ~0.8: the truncated tails are < 2 %), as PIL's
     separable box blur with fractional radius w = exp(-1/(2σ²)): taps [w, 1, w]/(1+2w) in x then y (C, cheap)."""
@@ -304,8 +309,7 @@ def value_noise(rng:np.random.Generator, size:tuple, octaves:int=5, falloff:floa
 def random_background(rng:np.random.Generator, size:tuple) -> Image.Image:
     """A procedural RGB background of `size`=(W,H) in muted colours: a gradient, textured fractal noise, a 'room' (wall,
     frames, panels) or stripes; 0-10 clutter shapes; defocus blur (50 %)."""
-    W, H = size
-    kind = rng.choice(4, p=[0.2, 0.35, 0.3, 0.15])
+    (W, H), kind = size, rng.choice(4, p=[0.2, 0.35, 0.3, 0.15])
     if kind < 2:                                   # gradient or texture: a grey ramp coloured by a two-colour LUT
         if kind == 0:                              # t on a coarse grid, up-sampled
             ang = rng.uniform(0, 2 * np.pi)
@@ -326,26 +330,29 @@ def random_background(rng:np.random.Generator, size:tuple) -> Image.Image:
                             width=int(rng.integers(0, 6)))
         else:
             step, c2 = int(rng.integers(8, 60)), _rand_color(rng)
-            for x in range(-H, W + H, 2 * step): d.polygon([(x, 0), (x + step, 0), (x + step + H, H), (x + H, H)], fill=c2)
+            for x in range(-H, W + H, 2 * step):
+                d.polygon([(x, 0), (x + step, 0), (x + step + H, H), (x + H, H)], fill=c2)
     d = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(0, 11))):
         x0, y0 = rng.uniform(-0.2, 1, 2) * [W, H]
         w, h = rng.uniform(0.05, 0.5, 2) * [W, H]
-        shape = rng.integers(3)
-        col = _rand_color(rng)
+        shape, col = rng.integers(3), _rand_color(rng)
         if shape == 0: d.ellipse([x0, y0, x0 + w, y0 + h], fill=col)
         elif shape == 1: d.rectangle([x0, y0, x0 + w, y0 + h], fill=col)
-        else: d.polygon([tuple(p) for p in rng.uniform(0, 1, (int(rng.integers(3, 7)), 2)) * [w, h] + [x0, y0]], fill=col)
+        else:
+            pts = rng.uniform(0, 1, (int(rng.integers(3, 7)), 2)) * [w, h] + [x0, y0]
+            d.polygon([tuple(p) for p in pts], fill=col)
     if rng.random() < 0.5:                         # defocus: down- and up-sampling
         f = rng.uniform(1.5, 5)
         img = img.resize((max(2, int(W / f)), max(2, int(H / f))), Image.BILINEAR).resize((W, H), Image.BILINEAR)
     return img
 
-# %% ../nbs/04_synth.ipynb #f3017451
+# %% ../nbs/04_synth.ipynb #6e91768e
 def _capsule(d, p, q, r, fill=255):
     d.line([tuple(p), tuple(q)], fill=fill, width=int(2 * r))
     for c in (p, q): d.ellipse([c[0] - r, c[1] - r, c[0] + r, c[1] + r], fill=fill)
 
+# %% ../nbs/04_synth.ipynb #362d62a9
 def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
     "(alpha mask 'L' image, RGB colour image) of one occluder (hand-like, bar or hair-like) near `bbox` [x,y,w,h]."
     W, H = size
@@ -370,8 +377,7 @@ def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
         col = tuple(int(v) for v in np.clip(col, 0, 1) * 255)
     elif kind == 1:                                # bar
         ang = rng.uniform(0, np.pi)
-        L = s * 2
-        t = s * rng.uniform(0.06, 0.2)
+        L, t = s * 2, s * rng.uniform(0.06, 0.2)
         dx, dy = np.cos(ang) * L / 2, np.sin(ang) * L / 2
         d.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=255, width=max(int(t), 2))
         col = _rand_color(rng)
@@ -404,7 +410,8 @@ def draw_glasses(rng:np.random.Generator, vertices:np.ndarray, lmk_vertex:np.nda
             for c in (l[36:42].mean(0), l[42:48].mean(0))]
     lines = rims + [np.stack([rims[0][0], (rims[0][0] + rims[1][12]) / 2 + [0, 0.2 * b, 0], rims[1][12]])]
     for side, rim, ear in ((-1, rims[0][12], l[0]), (1, rims[1][0], l[16])):
-        if (side * R[:, 0])[2] < 0.1: lines.append(np.stack([rim, [ear[0] + 0.1 * side * eye_w, rim[1], ear[2] - 0.01]]))
+        if (side * R[:, 0])[2] < 0.1:                                     # this side faces the camera
+            lines.append(np.stack([rim, [ear[0] + 0.1 * side * eye_w, rim[1], ear[2] - 0.01]]))
     m = Image.new('L', (W, H), 0)
     d = ImageDraw.Draw(m)
     f = P[0, 0]
@@ -441,7 +448,7 @@ def camera_effects(rng:np.random.Generator, img:Image.Image) -> Image.Image:
         img = Image.open(buf).convert('RGB')
     return img
 
-# %% ../nbs/04_synth.ipynb #6cccd368
+# %% ../nbs/04_synth.ipynb #18fc08a5
 def _rot(axis:int, t:float) -> np.ndarray:
     c, s = np.cos(t), np.sin(t)
     i, j = [(1, 2), (2, 0), (0, 1)][axis]
@@ -450,6 +457,7 @@ def _rot(axis:int, t:float) -> np.ndarray:
     R[i, j], R[j, i] = -s, s
     return R
 
+# %% ../nbs/04_synth.ipynb #961c6efb
 def euler_rotation(euler) -> np.ndarray:
     """(yaw, pitch, roll) degrees [3] -> OpenCV rotation [3,3] (model -> camera space), as `rotation.euler_to_matrix`
     (numpy, no torch)."""
@@ -486,7 +494,7 @@ def head_bbox(xy:np.ndarray, size:tuple) -> list:
     x1, y1 = np.clip(xy.max(0), 0, [W, H])
     return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
 
-# %% ../nbs/04_synth.ipynb #ee05ba5a
+# %% ../nbs/04_synth.ipynb #c0968d1e
 def _axis_angle(aa:np.ndarray) -> np.ndarray:
     "Axis-angle [...,3] (radians) -> rotation [...,3,3] (Rodrigues; series near 0 as `rotation.axis_angle_to_matrix`)."
     t2 = (aa * aa).sum(-1)
@@ -500,10 +508,12 @@ def _axis_angle(aa:np.ndarray) -> np.ndarray:
     K[..., 0, 1], K[..., 0, 2], K[..., 1, 0], K[..., 1, 2], K[..., 2, 0], K[..., 2, 1] = -z, y, z, -x, -y, x
     return np.eye(3) + a[..., None, None] * K + b[..., None, None] * (K @ K)
 
+# %% ../nbs/04_synth.ipynb #5a1670d8
 def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
-    """FLAME linear blend skinning in float64: `betas` [B,K] (shape then expression), `pose` [B,J,3] axis-angle per joint,
-    `arrays` from `HeadModel.lbs` -> model-space vertices [B,V,3]. Only the blendshapes some item uses are multiplied."""
-    arrays = {k: np.asarray(x, np.float64) if x.dtype.kind == 'f' else x for k, x in arrays.items()}   # BLAS, no mixed types
+    """FLAME linear blend skinning in float64: `betas` [B,K] (shape then expression), `pose` [B,J,3] axis-angle per
+    joint, `arrays` from `HeadModel.lbs` -> model-space vertices [B,V,3]. Only the blendshapes some item uses are
+    multiplied."""
+    arrays = {k: np.asarray(x, np.float64) if x.dtype.kind == 'f' else x for k, x in arrays.items()}   # BLAS: 1 type
     B = len(betas)
     betas = np.asarray(betas, np.float64)
     vt = arrays['v_template']
@@ -545,7 +555,8 @@ class HeadModel:
         import torch   # torch: main process only (SynthHeads' workers stay torch-free)
         t = lambda x: x.detach().cpu().numpy()
         V = layer.n_vertices
-        arrays = dict(v_template=t(layer.v_template), shapedirs=np.ascontiguousarray(t(layer.shapedirs).reshape(V * 3, -1).T),
+        arrays = dict(v_template=t(layer.v_template),
+                      shapedirs=np.ascontiguousarray(t(layer.shapedirs).reshape(V * 3, -1).T),
                       posedirs=t(layer.posedirs), J_regressor=t(layer.J_regressor), parents=t(layer.parents),
                       weights=t(layer.lbs_weights))
         lay = types.SimpleNamespace(n=layout.n, shape=layout.shape, expression=layout.expression, jaw=layout.jaw,
@@ -584,7 +595,7 @@ class HeadModel:
 def load_head_model(flame_dir=None) -> HeadModel:
     """`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch
     in this process."""
-    from trans3dhead.flame import FlameLayer, ParamLayout   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.flame import FlameLayer, ParamLayout   # torch: main process only (workers stay torch-free)
     layout = ParamLayout()
     return HeadModel.from_layer(FlameLayer(flame_dir, layout=layout), layout)
 
@@ -628,7 +639,8 @@ def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, eu
     hair, lift = hair_weight(rng, head.regions)
     colors = skin_albedo(rng, vertices, head.regions, tone, hair)
     tex = face_texture(rng, head.regions['marks'], tone)
-    shown = vertices + vertex_normals(vertices, head.faces) * (lift * rng.uniform(0.003, 0.025))[:, None]   # hair volume
+    lift = lift * rng.uniform(0.003, 0.025)                                 # hair volume, model units
+    shown = vertices + vertex_normals(vertices, head.faces) * lift[:, None]
     vb, fb, cb = sample_body(rng, tone)
     Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))
     vb = head.lbs['J_regressor'][0] @ vertices + vb @ (R.T @ Rb).T
@@ -652,7 +664,7 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     mask = rgba[..., 3] == 255                                              # the head's pixels
     img = random_background(rng, size)
     fg = Image.fromarray(np.ascontiguousarray(rgba), 'RGBA')
-    img.paste(fg, (0, 0), fg)                                               # alpha: 255 / 254 on the meshes, 0 elsewhere
+    img.paste(fg, (0, 0), fg)                                           # alpha: 255 / 254 on the meshes, 0 elsewhere
     img = img.filter(gaussian_kernel3(rng.uniform(0.3, 0.7)))               # anti-aliasing, camera softness
     bbox = head_bbox(project_points(vertices[head.head_idx], mv, P, H), size)
     layers, occ = [], np.zeros((H, W), bool)
@@ -670,7 +682,7 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
              'occlusions': occluded, 'pose': pose_category(euler), 'standard light': standard}
     return SynthItem(img, vertices, mv, P, bbox, attrs, mask)
 
-# %% ../nbs/04_synth.ipynb #2af7f7d2
+# %% ../nbs/04_synth.ipynb #94bcfc90
 try: import orjson
 except ImportError: orjson = None
 
@@ -679,6 +691,7 @@ def _json_bytes(obj) -> bytes:
     if orjson is not None: return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
     return json.dumps(obj, separators=(',', ':'), default=lambda a: np.asarray(a).tolist()).encode()
 
+# %% ../nbs/04_synth.ipynb #c73f9944
 def annotation_dict(item:SynthItem) -> dict:
     """DAD-3DHeads annotation: {'vertices' [V,3], 'model_view_matrix' [4,4], 'projection_matrix' [4,4]} as float64
     arrays (vertices rounded to 1e-6)."""
@@ -686,10 +699,11 @@ def annotation_dict(item:SynthItem) -> dict:
     return {'vertices': f(np.round(f(item.vertices), 6)), 'model_view_matrix': f(item.model_view),
             'projection_matrix': f(item.projection)}
 
-# %% ../nbs/04_synth.ipynb #e231a8fe
+# %% ../nbs/04_synth.ipynb #81d174f6
 def _png_chunk(tag:bytes, data:bytes) -> bytes:
     return struct.pack('>I', len(data)) + tag + data + struct.pack('>I', zlib.crc32(tag + data))
 
+# %% ../nbs/04_synth.ipynb #f57cefac
 def png_bytes(img:Image.Image, level:int=1) -> bytes:
     "An 8-bit RGB PNG file of `img` (rows filtered with PNG's Up filter, zlib `level`)."
     a = np.asarray(img.convert('RGB'), np.uint8)
@@ -730,7 +744,7 @@ def get_head(flame_dir=None) -> HeadModel:
     if key not in _HEADS: _HEADS[key] = load_head_model(flame_dir)
     return _HEADS[key]
 
-# %% ../nbs/04_synth.ipynb #e232129c
+# %% ../nbs/04_synth.ipynb #f89536e4
 def _renderer() -> MeshRenderer:
     pid = os.getpid()
     if pid not in _RENDERERS:
@@ -738,10 +752,12 @@ def _renderer() -> MeshRenderer:
         _RENDERERS[pid] = MeshRenderer(shading='vertex')
     return _RENDERERS[pid]
 
+# %% ../nbs/04_synth.ipynb #56fd733d
 def _init_worker(flame_dir, head):
     os.environ.update(_WORKER_ENV)
     _HEADS[str(flame_dir)] = head
 
+# %% ../nbs/04_synth.ipynb #db30ba67
 def render_block(args) -> list:
     "Render and write items `start..stop` of `split`: args = (split, start, stop, seed, root, flame_dir, image_size)."
     split, start, stop, seed, root, flame_dir, image_size = args
@@ -768,16 +784,18 @@ def synth_blocks(counts:dict, seed, root, flame_dir, image_size) -> list:
     return [(s, a, min(a + CHUNK, n), seed, str(root), flame_dir, image_size)
             for s, n in counts.items() for a in range(0, n, CHUNK)]
 
-# %% ../nbs/04_synth.ipynb #e5b5c586
+# %% ../nbs/04_synth.ipynb #78985741
 MARKER = 'synthheads.json'
-GT_SPLIT = 'test_gt'      # the test split's ground truth, which the real benchmark keeps private: same images, with annotations
+GT_SPLIT = 'test_gt'      # the test split's ground truth (the real benchmark keeps it private): same images, annotated
 
 def _prepare_root(root:Path, overwrite:bool) -> Path:
-    if root.exists() and not root.is_dir(): raise ConfigError(f"SynthHeads root {root} exists and is not a folder: choose another path.")
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"SynthHeads root {root} exists and is not a folder: choose another path.")
     if root.exists():
         existing = [p for p in root.iterdir() if p.name != '.tmp']
         if existing and not overwrite:
-            raise ConfigError(f"SynthHeads root {root} is not empty ({', '.join(sorted(p.name for p in existing)[:5])}); "
+            names = ', '.join(sorted(p.name for p in existing)[:5])
+            raise ConfigError(f"SynthHeads root {root} is not empty ({names}); "
                               "pass overwrite=True (--overwrite) or choose an empty folder.")
     try: root.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise ConfigError(f"Cannot create the SynthHeads root {root}: {e}") from e
@@ -788,6 +806,7 @@ def _prepare_root(root:Path, overwrite:bool) -> Path:
     for s in ('train', 'val', GT_SPLIT): (tmp / s / 'annotations').mkdir(parents=True)
     return tmp
 
+# %% ../nbs/04_synth.ipynb #f0f9b95e
 def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, flame_dir=None, workers:int=2,
                         image_size=(200, 480), overwrite:bool=False, progress:bool=True) -> Path:
     "Render SynthHeads into `root` in DAD-3DHeads' format; returns `root`. Same seed -> same bytes, whatever `workers`."
@@ -812,7 +831,8 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
         with worker_pool(min(workers, len(blocks)), flame_dir, head) as pool:
             for res in pool.imap(render_block, blocks): collect(res)
     bar.close()
-    entries[GT_SPLIT] = [{**e, 'annotation_path': f"{GT_SPLIT}/annotations/{e['item_id']}.json"} for e in entries['test']]
+    entries[GT_SPLIT] = [{**e, 'annotation_path': f"{GT_SPLIT}/annotations/{e['item_id']}.json"}
+                         for e in entries['test']]
     for s in (*SPLITS, GT_SPLIT):
         if (root / s).exists(): shutil.rmtree(root / s)
         (tmp / s).rename(root / s)
@@ -863,8 +883,9 @@ def show_synth(root, split:str='train', n:int=8, flame_dir=None, ncols:int=4):
             a = json.loads((root / e['annotation_path']).read_text())
             t = lambda k: torch.tensor(a[k], dtype=torch.float32)[None]
             l = layer.landmarks68(t('vertices'))
-            p = project_model_view(l, t('model_view_matrix'), t('projection_matrix'), torch.tensor([float(im.size[1])]))[0]
-            ax.plot(p[:, 0] - 0.5, p[:, 1] - 0.5, '.', c='cyan', ms=2)    # -0.5: matplotlib puts pixel centres on integers
+            p = project_model_view(l, t('model_view_matrix'), t('projection_matrix'),
+                                   torch.tensor([float(im.size[1])]))[0]
+            ax.plot(p[:, 0] - 0.5, p[:, 1] - 0.5, '.', c='cyan', ms=2)    # -0.5: pixel centres on integers
         at = e.get('attributes', {})
         ax.set_title(' '.join(str(at.get(k, '')) for k in ('pose', 'quality')), fontsize=8)
     return fig
