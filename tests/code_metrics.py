@@ -1,15 +1,25 @@
 """Print the code-shape numbers of the notebooks and the library: export cell sizes, definitions per cell, long lines,
-`;`-joined statements, imports inside functions and import cycles between modules.
+`;`-joined statements, imports inside functions, public definitions followed directly by another export cell (no
+example or test between: `bare`) and import cycles between modules.
 
     python tests/code_metrics.py           # print the numbers
     python tests/code_metrics.py --check   # also exit 1 when a target is missed (see TARGETS)
+    python tests/code_metrics.py --by-notebook   # also one row of numbers per notebook
 """
 import argparse, ast, json, statistics, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINE = 120
-TARGETS = dict(median_export_cell=15, import_cycles=0, joined_statements=0)   # what --check enforces
+TARGETS = dict(median_export_cell=15, import_cycles=0, joined_statements=0,   # what --check enforces, over the repo
+               imports_in_functions_without_reason=0)
+# ... and in every notebook (one definition per export cell, none over 40 lines unless it is one class, no line over
+# 120 characters), except those in NOT_YET, which still miss some (being reworked in other sessions on 2026-11-30):
+# remove a notebook from NOT_YET once `--check` passes without it.
+NOTEBOOK_TARGETS = dict(export_cells_over_40_not_one_class=0, max_definitions_per_cell=1, long_lines=0,
+                        imports_in_functions_without_reason=0)
+NOT_YET = {'01_flame_files', '03_render', '04_synth', '05_data', '09a_backbones', '12_losses', '13_metrics',
+           '14_learner', '18_video', '19_speed'}
 
 
 def code_cells(nb_path: Path) -> list[str]:
@@ -94,36 +104,98 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def measure_notebook(nb: Path) -> dict:
+    "The code-shape numbers of one notebook (export cell sizes are a list, summarised by `summarise`)."
+    m = dict(export_sizes=[], defs=[0], long_lines=0, joined_statements=0, imports_in_functions_without_reason=0,
+             export_cells_over_40_not_one_class=0, public_definitions_without_example=0)
+    cells = json.loads(nb.read_text())['cells']
+    for i, cell in enumerate(cells):
+        src = ''.join(cell['source'])
+        m['long_lines'] += sum(len(ln) > MAX_LINE for ln in src.split('\n'))
+        if cell['cell_type'] != 'code': continue
+        tree = parse(src)
+        if tree is None: continue
+        m['joined_statements'] += joined_statements(tree)
+        if src.lstrip().startswith('#| export'):
+            size = len(src.strip().split('\n')) - 1
+            m['export_sizes'].append(size)
+            m['defs'].append(n_definitions(tree))
+            one_class = [type(n) for n in tree.body] == [ast.ClassDef]
+            m['export_cells_over_40_not_one_class'] += size > 40 and not one_class
+            m['imports_in_functions_without_reason'] += nested_imports(tree, src)
+            nxt = ''.join(cells[i + 1]['source']).lstrip() if i + 1 < len(cells) else '#| export'
+            public = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name[0] != '_']
+            m['public_definitions_without_example'] += bool(public) and nxt.startswith('#| export')
+    return m
+
+
+def summarise(ms: list[dict]) -> dict:
+    "Totals over notebooks: sizes pooled, counts summed, maxima taken."
+    sizes = [s for m in ms for s in m['export_sizes']]
+    return dict(export_cells=len(sizes), median_export_cell=statistics.median(sizes) if sizes else 0,
+                export_cells_over_40=sum(s > 40 for s in sizes),
+                export_cells_over_40_not_one_class=sum(m['export_cells_over_40_not_one_class'] for m in ms),
+                max_export_cell=max(sizes, default=0), max_definitions_per_cell=max(d for m in ms for d in m['defs']),
+                long_lines=sum(m['long_lines'] for m in ms),
+                joined_statements=sum(m['joined_statements'] for m in ms),
+                imports_in_functions_without_reason=sum(m['imports_in_functions_without_reason'] for m in ms),
+                public_definitions_without_example=sum(m['public_definitions_without_example'] for m in ms))
+
+
+def library_long_lines(lib: Path) -> int:
+    "Lines over MAX_LINE in the exported library, except the `__all__` lists nbdev generates (they reach 130)."
+    n = 0
+    for p in lib.glob('*.py'):
+        if p.stem.startswith('_'): continue
+        in_all = False
+        for ln in p.read_text().split('\n'):
+            in_all = ln.startswith('__all__ = [') or (in_all and ln.startswith(' '))
+            n += len(ln) > MAX_LINE and not in_all
+    return n
+
+
 def measure() -> dict:
-    export_sizes, defs, long_lines, joined, nested, big_not_class = [], [], 0, 0, 0, 0
-    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
-        for src in code_cells(nb):
-            long_lines += sum(len(ln) > MAX_LINE for ln in src.split('\n'))
-            tree = parse(src)
-            if tree is None: continue
-            joined += joined_statements(tree)
-            if src.lstrip().startswith('#| export'):
-                export_sizes.append(len(src.strip().split('\n')) - 1)
-                defs.append(n_definitions(tree))
-                one_class = [type(n) for n in tree.body] == [ast.ClassDef]
-                big_not_class += export_sizes[-1] > 40 and not one_class
-                nested += nested_imports(tree, src)
+    "The numbers over all notebooks, plus long lines in the library and import cycles between its modules."
+    m = summarise([measure_notebook(nb) for nb in sorted((ROOT / 'nbs').glob('*.ipynb'))])
+    m['library_long_lines'] = library_long_lines(ROOT / 'trans3dhead')
     cyc = cycles(import_graph(ROOT / 'trans3dhead'))
-    return dict(export_cells=len(export_sizes), median_export_cell=statistics.median(export_sizes),
-                export_cells_over_40=sum(s > 40 for s in export_sizes),
-                export_cells_over_40_not_one_class=big_not_class, max_export_cell=max(export_sizes),
-                max_definitions_per_cell=max(defs), long_lines=long_lines, joined_statements=joined,
-                imports_in_functions_without_reason=nested, import_cycles=len(cyc), cycles=cyc)
+    return m | dict(import_cycles=len(cyc), cycles=cyc)
+
+
+BY_NB_COLS = ('export_cells', 'median_export_cell', 'export_cells_over_40_not_one_class', 'max_export_cell',
+              'max_definitions_per_cell', 'long_lines', 'imports_in_functions_without_reason',
+              'public_definitions_without_example')
+
+
+def print_by_notebook():
+    "One row per notebook with the numbers that are counted per cell."
+    short = ('cells', 'median', 'over40', 'max', 'defs', 'long', 'nested', 'bare')
+    print(f'{"notebook":26}' + ''.join(f'{h:>8}' for h in short))
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        m = summarise([measure_notebook(nb)])
+        print(f'{nb.stem:26}' + ''.join(f'{m[k]:>8g}' for k in BY_NB_COLS))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--check', action='store_true', help='exit 1 when a number misses its target')
+    ap.add_argument('--by-notebook', action='store_true', help='also print the numbers of each notebook')
     args = ap.parse_args()
+    if args.by_notebook: print_by_notebook()
     m = measure()
     for k, v in m.items(): print(f'{k:36} {v}')
-    missed = [k for k, t in TARGETS.items() if m[k] > t]
+    missed = [k for k, t in TARGETS.items() if m[k] > t] + notebooks_missing()
     if args.check and missed: sys.exit(f'code metrics: targets missed: {", ".join(missed)}')
+
+
+def notebooks_missing() -> list[str]:
+    "`notebook: number` for each notebook outside NOT_YET that misses a NOTEBOOK_TARGETS target."
+    out = []
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        if nb.stem in NOT_YET: continue
+        m = summarise([measure_notebook(nb)])
+        out += [f'{nb.stem}: {k}={m[k]}' for k, t in NOTEBOOK_TARGETS.items() if m[k] > t]
+    return out
 
 
 if __name__ == '__main__': main()

@@ -31,9 +31,11 @@ def frontmatter(nb: dict) -> dict:
     return {}
 
 def for_html(nb: dict) -> dict:
-    "A processed notebook made ready for nbconvert: title cell from the front matter, no raw cells, no `#|` lines, hidden inputs of `echo: false` cells, no quarto-only link attributes."
+    """A processed notebook made ready for nbconvert: title cell from the front matter, no raw cells, no `#|` lines,
+    hidden inputs of `echo: false` cells, no quarto-only link attributes."""
     fm = frontmatter(nb)
-    cells = [{'cell_type': 'markdown', 'metadata': {}, 'source': f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}"}]
+    title = f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}"
+    cells = [{'cell_type': 'markdown', 'metadata': {}, 'source': title}]
     for cell in nb['cells']:
         if cell['cell_type'] == 'raw': continue
         src = ''.join(cell['source'])
@@ -51,7 +53,8 @@ def mathjax_dir() -> Path:
     "MathJax's static files: from the installed `jupyter_server_mathjax`, else from its wheel (pip download, cached)."
     spec = importlib.util.find_spec('jupyter_server_mathjax')
     if spec is not None: return Path(spec.submodule_search_locations[0]) / 'static'
-    cache = Path(os.environ.get('TRANS3DHEAD_CACHE') or Path.home() / '.cache' / 'trans3dhead') / MATHJAX.replace('==', '-')
+    cache = Path(os.environ.get('TRANS3DHEAD_CACHE') or Path.home() / '.cache' / 'trans3dhead')
+    cache = cache / MATHJAX.replace('==', '-')
     if not (cache / 'MathJax.js').is_file():
         with tempfile.TemporaryDirectory() as d:
             subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d', d, MATHJAX], check=True)
@@ -63,20 +66,39 @@ def mathjax_dir() -> Path:
                         (cache / name[len(pre):]).write_bytes(z.read(name))
     return cache
 
+def sidebar_html(pages) -> str:
+    "The sidebar of nbs/sidebar.yml (sections in reading order) as HTML lists; pages it does not name go under More."
+    import yaml
+    titles = {p.name: frontmatter(json.loads(p.read_text())).get('title', p.stem) for p, _ in pages}
+    link = lambda name: f'<li><a href="{Path(name).stem}.html">{html.escape(titles[name])}</a></li>'
+    def names(items):
+        for it in items:
+            if isinstance(it, str): yield it
+            elif 'auto' in it: yield from sorted(n for n in titles if Path(n).match(it['auto']))
+    sections, seen = [], set()
+    for it in yaml.safe_load((ROOT/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']:
+        title, items = (it['section'], it['contents']) if isinstance(it, dict) and 'section' in it else ('', [it])
+        found = [n for n in names(items) if n in titles]
+        seen |= set(found)
+        if found: sections.append((title, found))
+    rest = sorted(set(titles) - seen)
+    if rest: sections.append(('More', rest))
+    return ''.join(f'<p><b>{html.escape(t)}</b></p>' * bool(t) + f'<ul>{"".join(map(link, ns))}</ul>'
+                   for t, ns in sections)
+
 def build_with_nbconvert():
     "HTML pages from `_proc/*.ipynb` with a shared sidebar."
     import nbformat
     # nbconvert's templates are data files of its installation prefix, which a venv with system site-packages lacks
-    os.environ['JUPYTER_PATH'] = os.pathsep.join([str(Path(p) / 'share' / 'jupyter') for p in (sys.prefix, sys.base_prefix)]
-                                                 + [os.environ.get('JUPYTER_PATH', '')])
+    shares = [str(Path(p) / 'share' / 'jupyter') for p in (sys.prefix, sys.base_prefix)]
+    os.environ['JUPYTER_PATH'] = os.pathsep.join(shares + [os.environ.get('JUPYTER_PATH', '')])
     from nbconvert import HTMLExporter
     from traitlets.config import Config
     subprocess.run(['nbdev_proc_nbs'], cwd=ROOT, check=True, capture_output=True)
     nbs = sorted(PROC.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
     pages = [(p, for_html(json.loads(p.read_text()))) for p in nbs]
-    nav = ''.join(f'<li><a href="{p.stem}.html">{html.escape(frontmatter(json.loads(p.read_text())).get("title", p.stem))}</a></li>'
-                  for p, _ in pages)
-    side = f'<nav style="position:fixed;top:0;left:0;width:230px;height:100%;overflow:auto;padding:1em;background:#f6f6f6"><b>trans3dhead</b><ul>{nav}</ul></nav>'
+    style = 'position:fixed;top:0;left:0;width:230px;height:100%;overflow:auto;padding:1em;background:#f6f6f6'
+    side = f'<nav style="{style}"><b>trans3dhead</b>{sidebar_html(pages)}</nav>'
     if DOCS.exists(): shutil.rmtree(DOCS)
     DOCS.mkdir()
     if (ROOT/'nbs'/'images').is_dir(): shutil.copytree(ROOT/'nbs'/'images', DOCS/'images')
@@ -86,11 +108,13 @@ def build_with_nbconvert():
                             mathjax_url=MATHJAX_URL)
     for p, nb in pages:
         body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
-        body = body.replace('<body>', f'<body>{side}<div style="margin-left:260px">', 1).replace('</body>', '</div></body>', 1)
+        body = body.replace('<body>', f'<body>{side}<div style="margin-left:260px">', 1)
+        body = body.replace('</body>', '</div></body>', 1)
         (DOCS/f'{p.stem}.html').write_text(body)
 
 def write_readme():
-    "README.md from nbs/index.ipynb (what `nbdev_readme` does with quarto): markdown cells as they are, code cells fenced."
+    """README.md from nbs/index.ipynb (what `nbdev_readme` does with quarto): markdown cells as they are, code cells
+    fenced."""
     nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
     parts = []
     for cell in nb['cells']:
@@ -130,7 +154,8 @@ def check_page(page: Path, screenshot: Path) -> list[str]:
     raw = re.findall(r'\$\$?[^$\s][^$]{0,80}?\$', html.unescape(prose))
     if raw: problems.append(f'{page.name}: math shown as raw text (MathJax did not typeset it): {raw[0]!r}')
     n_h1 = len(re.findall(r'<h1\b', dom))
-    if n_h1 > 1: problems.append(f'{page.name}: {n_h1} top-level headings (a markdown cell written with `# ` prefixes?)')
+    if n_h1 > 1:
+        problems.append(f'{page.name}: {n_h1} top-level headings (a markdown cell written with `# ` prefixes?)')
     return problems
 
 def main():
@@ -141,7 +166,8 @@ def main():
     if args.readme: return write_readme()
     if not args.no_build: build()
     numbered = sorted(p for p in DOCS.glob('[0-9]*.html'))
-    if not (DOCS/'index.html').exists() or not numbered: sys.exit(f'docs check: {DOCS} lacks index.html or notebook pages')
+    if not (DOCS/'index.html').exists() or not numbered:
+        sys.exit(f'docs check: {DOCS} lacks index.html or notebook pages')
     problems = []
     pages = [DOCS/'index.html'] + numbered
     for page in pages:

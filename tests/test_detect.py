@@ -17,7 +17,7 @@ def test_predict_finds_every_face(tmp_path):
     img, faces = cs['t1.jpg']
     preds = predict(np.asarray(img), model, flame_dir=fdir)
     assert len(preds) == len(faces) == 6 and not preds.failed
-    for f in faces:                                  # each reference face has a predicted head whose box is its head box
+    for f in faces:  # each reference face has a predicted head whose box is its head box
         want = aflw_bbox(np.array(f['landmarks'], dtype=np.float64))
         got = min((p.box for p in preds), key=lambda b: np.abs(b - want).sum())
         assert np.abs(got - want).max() < 0.25 * want[2:].max()

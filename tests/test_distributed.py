@@ -1,4 +1,5 @@
-"""Data-parallel training with two CPU processes (gloo) launched by torchrun: both ranks finish, rank 0 writes the checkpoint."""
+"""Data-parallel training with two CPU processes (gloo) launched by torchrun: both ranks finish, rank 0 writes the
+checkpoint."""
 import subprocess, sys
 import torch
 
@@ -13,9 +14,9 @@ def test_two_processes(tmp_path):
     root = make_dad_fixture(tmp_path / 'data', get_flame(fdir), n_train=4, n_val=2, n_test=0)
     (tmp_path / 'train.py').write_text(SCRIPT)
     out = tmp_path / 'run'
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', str(tmp_path / 'train.py'),
-           '--data', str(root), '--out', str(out), '--epochs', '1', '--bs', '2', '--workers', '0', '--backbone', 'resnet18',
-           '--no_pretrained', '--fast_metrics', '--flame', str(fdir)]
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
+           str(tmp_path / 'train.py'), '--data', str(root), '--out', str(out), '--epochs', '1', '--bs', '2',
+           '--workers', '0', '--backbone', 'resnet18', '--no_pretrained', '--fast_metrics', '--flame', str(fdir)]
     env = dict(__import__('os').environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     log = r.stdout + r.stderr

@@ -19,7 +19,8 @@ def setup(tmp_path_factory):
     return tmp, fdir, root, mdir
 
 def run(tmp, script, *args):
-    return subprocess.run([sys.executable, str(tmp / script), *map(str, args)], capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, str(tmp / script), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 def test_export_then_predict_onnx(setup):
     tmp, fdir, root, mdir = setup
@@ -30,7 +31,8 @@ def test_export_then_predict_onnx(setup):
     outs = {}
     for rt in ('torch', 'onnx'):
         outs[rt] = tmp / f'out_{rt}'
-        r = run(tmp, 'predict.py', folder, '--model', mdir, '--flame', fdir, '--out', outs[rt], '--no_draw', '--runtime', rt)
+        r = run(tmp, 'predict.py', folder, '--model', mdir, '--flame', fdir, '--out', outs[rt], '--no_draw',
+                '--runtime', rt)
         assert r.returncode == 0, r.stderr[-3000:]
     files = sorted(p.name for p in outs['torch'].glob('*.json'))
     assert files and files == sorted(p.name for p in outs['onnx'].glob('*.json'))
@@ -38,7 +40,8 @@ def test_export_then_predict_onnx(setup):
         a, b = (json.loads((outs[rt] / f).read_text())[0] for rt in ('torch', 'onnx'))
         # the JSON rounds to 1e-3 px: equal within one rounding step
         assert np.abs(np.array(a['landmarks']) - np.array(b['landmarks'])).max() <= 1.001e-3
-        assert np.abs(np.array(a['euler_yaw_pitch_roll_deg']) - np.array(b['euler_yaw_pitch_roll_deg'])).max() <= 1.001e-3
+        euler = [np.array(x['euler_yaw_pitch_roll_deg']) for x in (a, b)]
+        assert np.abs(euler[0] - euler[1]).max() <= 1.001e-3
 
 def test_video_onnx(setup, tmp_path):
     from trans3dhead.data import load_image

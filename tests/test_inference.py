@@ -45,7 +45,9 @@ def test_folder_with_bad_file(setup):
 def test_cli_errors(setup, tmp_path):
     tmp, fdir, root, mdir, entries = setup
     img = root / entries[0]['img_path']
-    run = lambda *a: subprocess.run([sys.executable, str(tmp / 'predict.py'), *map(str, a)], capture_output=True, text=True, timeout=600)
+    def run(*a):
+        return subprocess.run([sys.executable, str(tmp / 'predict.py'), *map(str, a)], capture_output=True, text=True,
+                              timeout=600)
     r = run(img)
     assert r.returncode != 0 and '--model is required' in r.stderr
     r = run(tmp_path / 'nothing.png', '--model', mdir, '--flame', fdir)
@@ -56,7 +58,8 @@ def test_cli_errors(setup, tmp_path):
     assert r.returncode == 1 and 'x,y,w,h' in r.stderr
     r = run('--help')
     assert r.returncode == 0 and '--obj' in r.stdout
-    r = run(img, '--model', mdir, '--flame', fdir, '--box', ','.join(map(str, entries[0]['bbox'])), '--out', tmp_path / 'ok')
+    box = ','.join(map(str, entries[0]['bbox']))
+    r = run(img, '--model', mdir, '--flame', fdir, '--box', box, '--out', tmp_path / 'ok')
     assert r.returncode == 0, r.stderr[-2000:]
 
 def test_obj_round_trip_and_mapping(setup, tmp_path):
@@ -71,12 +74,14 @@ def test_obj_round_trip_and_mapping(setup, tmp_path):
     v, faces = read_obj(write_obj(tmp_path / 'h.obj', f))
     assert v.shape == (model.flame.n_vertices, 3) and faces.shape == tuple(model.flame.faces.shape)
     assert np.allclose(v, f.vertices, atol=1e-5) and (faces == f.faces).all()
-    # crop -> original: the crop is the evaluation crop of the box; mapping the output back into it gives the model's crop pixels
+    # crop -> original: the crop is the evaluation crop of the box; mapping the output back into it gives the model's
+    # crop pixels
     assert np.allclose(f.crop, head_crop(e['bbox']))
     with torch.no_grad(): o = model(crop_input(load_image(root / e['img_path']), f.crop)[None])
     assert np.allclose(orig_to_crop(f.landmarks, f.crop), o.landmarks[0].double().numpy(), atol=1e-3)
     assert np.allclose(orig_to_crop(f.vertices[:, :2], f.crop), o.flame.projected[0].double().numpy(), atol=1e-3)
-    # and the mapping is the data set's: the ground-truth landmarks in original px, taken to crop px and back, are unchanged
+    # and the mapping is the data set's: the ground-truth landmarks in original px, taken to crop px and back, are
+    # unchanged
     from trans3dhead.spaces import crop_to_orig
     pts = np.random.default_rng(0).uniform(0, 300, (68, 2))
     assert np.allclose(crop_to_orig(orig_to_crop(pts, f.crop), f.crop), pts)

@@ -22,15 +22,14 @@ def run(tmp, *args):
     return subprocess.run([sys.executable, str(tmp / 'predict.py'), *map(str, args)], capture_output=True, text=True,
                           timeout=600)
 
-@pytest.mark.parametrize('seed', [0, 1, 2])
+@pytest.mark.parametrize('seed', [6, 7, 8])   # the notebook checks seeds 0-5
 def test_jitter_halved_lag_under_one_frame(setup, seed):
     from trans3dhead.video import simulate_predictions, smoothing_report, PoseSmoother
     tmp, fdir, clip, mdir, src = setup
     r = smoothing_report(clip, simulate_predictions(clip, seed=seed), PoseSmoother())
     assert r['jitter_smooth'] <= 0.5 * r['jitter_raw'], r
     assert r['lag_smooth'] <= 1. and abs(r['lag_raw']) < 0.2, r
-    # the yaw's simulated noise is larger relative to its motion: its jitter is about halved (0.46-0.52 of raw)
-    assert r['yaw_jitter_smooth'] < 0.6 * r['yaw_jitter_raw'] and r['yaw_lag_smooth'] <= 1., r
+    assert r['yaw_jitter_smooth'] <= 0.5 * r['yaw_jitter_raw'] and r['yaw_lag_smooth'] <= 1., r
 
 @pytest.fixture(scope='module')
 def cli_out(setup):

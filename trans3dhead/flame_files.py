@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['FLAME_DIR_ENV', 'CACHE_ENV', 'FLAME_URL', 'FLAME_FILES', 'REQUIRED_FLAME_FILES', 'FLAME_N_SHAPE', 'FLAME_N_EXPR',
-           'cache_root', 'flame_file', 'missing_flame_files', 'check_flame_dir', 'FlameUnpickler',
-           'load_pickle_restricted', 'load_npy_restricted', 'load_flame_model', 'write_flame_pickle', 'flame_arrays',
-           'save_flame_npz', 'load_flame_npz', 'load_flame_arrays', 'load_landmark_embedding', 'load_index_file']
+           'FLAME2020_VERTICES', 'INDEX_SIZES', 'cache_root', 'flame_file', 'missing_flame_files', 'check_flame_dir',
+           'FlameUnpickler', 'load_pickle_restricted', 'load_npy_restricted', 'load_flame_model', 'write_flame_pickle',
+           'flame_arrays', 'save_flame_npz', 'load_flame_npz', 'load_flame_arrays', 'load_landmark_embedding',
+           'check_index_array', 'load_index_file']
 
 # %% ../nbs/01_flame_files.ipynb #972344a8
 import hashlib, os, pickle, sys, types
@@ -36,15 +37,18 @@ FLAME_FILES = dict(
     landmarks_445='landmarks_445.npy',
 )
 
-REQUIRED_FLAME_FILES = ('model', 'static_embedding', 'dynamic_embedding', 'face_indices', 'head_indices', 'head_z5_indices')
+REQUIRED_FLAME_FILES = ('model', 'static_embedding', 'dynamic_embedding', 'face_indices', 'head_indices',
+                        'head_z5_indices')
+
+_EMBEDDING = ('FLAME landmark embedding, shipped with the FLAME code (github.com/soubhiksanyal/FLAME_PyTorch, '
+              'folder model/)')
+
+_SUBSET = 'FLAME vertex subset, shipped with the DAD-3DHeads code (github.com/PinataFarms/DAD-3DHeads)'
 
 _WHERE = {
     'model': f'FLAME 2020 generic_model.pkl from {FLAME_URL} (free registration, accept the license)',
-    'static_embedding': 'FLAME landmark embedding, shipped with the FLAME code (github.com/soubhiksanyal/FLAME_PyTorch, folder model/)',
-    'dynamic_embedding': 'FLAME landmark embedding, shipped with the FLAME code (github.com/soubhiksanyal/FLAME_PyTorch, folder model/)',
-    'face_indices': 'FLAME vertex subset, shipped with the DAD-3DHeads code (github.com/PinataFarms/DAD-3DHeads)',
-    'head_indices': 'FLAME vertex subset, shipped with the DAD-3DHeads code (github.com/PinataFarms/DAD-3DHeads)',
-    'head_z5_indices': 'FLAME vertex subset, shipped with the DAD-3DHeads code (github.com/PinataFarms/DAD-3DHeads)',
+    'static_embedding': _EMBEDDING, 'dynamic_embedding': _EMBEDDING,
+    'face_indices': _SUBSET, 'head_indices': _SUBSET, 'head_z5_indices': _SUBSET,
 }
 
 def cache_root() -> Path:
@@ -65,14 +69,17 @@ def missing_flame_files(flame_dir) -> list[str]:
     def name(k): return ' or '.join(FLAME_FILES[k]) if isinstance(FLAME_FILES[k], tuple) else FLAME_FILES[k]
     return [name(k) for k in REQUIRED_FLAME_FILES if flame_file(flame_dir, k) is None]
 
-# %% ../nbs/01_flame_files.ipynb #0cac0890
+# %% ../nbs/01_flame_files.ipynb #49c3f75f
 def _how_to_fix() -> str:
-    files = '\n'.join(f'  - {FLAME_FILES[k] if isinstance(FLAME_FILES[k], str) else FLAME_FILES[k][0]}: {w}' for k, w in _WHERE.items())
-    return (f"FLAME is obtained from {FLAME_URL} (registration required; download FLAME 2020 and use generic_model.pkl).\n"
-            f"A FLAME folder holds:\n{files}\n"
+    "Where each FLAME file comes from and how to point the package at a FLAME folder."
+    first = lambda n: n if isinstance(n, str) else n[0]
+    files = '\n'.join(f'  - {first(FLAME_FILES[k])}: {w}' for k, w in _WHERE.items())
+    return (f"FLAME is obtained from {FLAME_URL} (registration required; download FLAME 2020 and use "
+            f"generic_model.pkl).\nA FLAME folder holds:\n{files}\n"
             f"Point the package at the folder with the flame_dir argument, or `export {FLAME_DIR_ENV}=/path/to/flame`, "
             f"or copy the files to {cache_root() / 'flame'}.")
 
+# %% ../nbs/01_flame_files.ipynb #9efa1378
 def check_flame_dir(d, origin: str) -> Path:
     """`d` if it holds every required FLAME file, else FlameFilesError naming `origin`, what is missing and how to fix
     it."""
@@ -84,48 +91,52 @@ def check_flame_dir(d, origin: str) -> Path:
         raise FlameFilesError(f"FLAME folder {d} (from {origin}) is missing: {', '.join(miss)}.\n{_how_to_fix()}")
     return d
 
-# %% ../nbs/01_flame_files.ipynb #ea992578
+# %% ../nbs/01_flame_files.ipynb #e3fa3435
 class _ChStandIn:
     "Takes the place of chumpy.ch.Ch while unpickling: keeps only the array under state['x']."
     def __setstate__(self, state): self.x = state.get('x') if isinstance(state, dict) else None
 
+# %% ../nbs/01_flame_files.ipynb #96f67100
 class _SparseStandIn:
-    "Takes the place of a scipy sparse matrix while unpickling: keeps data, indices, indptr, shape."
+    "Takes the place of a scipy sparse matrix while unpickling: keeps data, indices, indptr, shape; `fmt` csc or csr."
     fmt = None
     def __setstate__(self, state): self.state = state if isinstance(state, dict) else {}
 
-class _CscStandIn(_SparseStandIn): fmt = 'csc'
+_SPARSE_MODS = ('scipy.sparse', 'scipy.sparse.csc', 'scipy.sparse._csc', 'scipy.sparse.csr', 'scipy.sparse._csr')
 
-class _CsrStandIn(_SparseStandIn): fmt = 'csr'
+_SPARSE = {n: type(f'_{n[:3].title()}StandIn', (_SparseStandIn,), {'fmt': n[:3]})
+           for n in ('csc_matrix', 'csc_array', 'csr_matrix', 'csr_array')}
 
+# %% ../nbs/01_flame_files.ipynb #f23c578e
 def _numpy_attr(name):
     "numpy's own `_core` function `name` (works on numpy 1.x and 2.x)."
     try: from numpy._core import multiarray, numeric   # NumPy >= 2 (NumPy 1: numpy.core)
     except ImportError: from numpy.core import multiarray, numeric   # NumPy 1
     return getattr(multiarray, name, None) or getattr(numeric, name)
 
+# %% ../nbs/01_flame_files.ipynb #2b86a60b
 def _np_reconstruct(subtype, shape, dtype):
     "numpy's `_reconstruct`, for plain `ndarray` only."
     if subtype is not np.ndarray: raise pickle.UnpicklingError(f'array subtype {subtype!r} not allowed')
     return _numpy_attr('_reconstruct')(np.ndarray, shape, dtype)
 
+# %% ../nbs/01_flame_files.ipynb #b31e7c56
 def _safe_reconstructor(cls, base, state):
     "Python 2's `copy_reg._reconstructor`, for our stand-ins only."
-    if not (isinstance(cls, type) and issubclass(cls, (_ChStandIn, _SparseStandIn)) and base is object and state is None):
+    if not (isinstance(cls, type) and issubclass(cls, (_ChStandIn, _SparseStandIn)) and base is object
+            and state is None):
         raise pickle.UnpicklingError(f'_reconstructor({cls!r}, {base!r}) not allowed')
     return object.__new__(cls)
 
+# %% ../nbs/01_flame_files.ipynb #f4db2596
 def _latin1_encode(s, encoding='utf-8'):
     "`_codecs.encode` as Python 3 protocol-2 pickles use it for bytes (latin-1 only)."
     if encoding.replace('_', '-').lower() not in ('latin1', 'latin-1', 'iso-8859-1'):
         raise pickle.UnpicklingError(f'_codecs.encode with encoding {encoding!r} not allowed')
     return s.encode('latin-1')
 
+# %% ../nbs/01_flame_files.ipynb #9968f66f
 _NP_MODS = ('numpy.core.multiarray', 'numpy._core.multiarray', 'numpy.core.numeric', 'numpy._core.numeric')
-
-_SPARSE_MODS = ('scipy.sparse', 'scipy.sparse.csc', 'scipy.sparse._csc', 'scipy.sparse.csr', 'scipy.sparse._csr')
-
-_SPARSE = {'csc_matrix': _CscStandIn, 'csc_array': _CscStandIn, 'csr_matrix': _CsrStandIn, 'csr_array': _CsrStandIn}
 
 class FlameUnpickler(pickle.Unpickler):
     """Restricted unpickler (latin-1) for FLAME's pickles: chumpy/scipy/numpy objects -> stand-ins and numpy arrays;
@@ -141,12 +152,14 @@ class FlameUnpickler(pickle.Unpickler):
         if module in _NP_MODS[2:] and name == '_frombuffer': return _numpy_attr('_frombuffer')
         if module == 'numpy' and name in ('ndarray', 'dtype'): return getattr(np, name)
         if module in ('copy_reg', 'copyreg') and name == '_reconstructor': return _safe_reconstructor
-        if module in ('__builtin__', 'builtins') and name in ('object', 'set'): return {'object': object, 'set': set}[name]
+        if module in ('__builtin__', 'builtins') and name in ('object', 'set'):
+            return {'object': object, 'set': set}[name]
         if (module, name) == ('_codecs', 'encode'): return _latin1_encode
-        raise UnsafeFileError(f"{self.source}: the pickle asks for '{module}.{name}', which a FLAME file never contains. "
-                              f"Refusing to load it (nothing in it was run). Get the original file from {FLAME_URL}.")
+        raise UnsafeFileError(f"{self.source}: the pickle asks for '{module}.{name}', which a FLAME file never "
+                              f"contains. Refusing to load it (nothing in it was run). Get the original file from "
+                              f"{FLAME_URL}.")
 
-# %% ../nbs/01_flame_files.ipynb #f9690fa8
+# %% ../nbs/01_flame_files.ipynb #8bf10cfb
 def _to_plain(obj, source):
     "Replace stand-ins (recursively in dicts/lists/tuples/object arrays) by numpy arrays."
     if isinstance(obj, _ChStandIn):
@@ -168,6 +181,7 @@ def _to_plain(obj, source):
         return out
     return obj
 
+# %% ../nbs/01_flame_files.ipynb #0139346b
 def _unpickle(f, source):
     "Run FlameUnpickler on open file `f`; unreadable data -> FlameFilesError (UnsafeFileError passes through)."
     try: return _to_plain(FlameUnpickler(f, source=source).load(), source)
@@ -176,11 +190,13 @@ def _unpickle(f, source):
         raise FlameFilesError(f'{source}: not a readable FLAME pickle ({type(e).__name__}: {e}). '
                               f'Get the original file from {FLAME_URL}.') from None
 
+# %% ../nbs/01_flame_files.ipynb #84b27faf
 def load_pickle_restricted(path) -> dict:
     "Read a FLAME pickle (model or static embedding) at `path` without chumpy: a dict of numpy arrays / plain values."
     path = Path(path)
     with open(path, 'rb') as f: out = _unpickle(f, path)
-    if not isinstance(out, dict): raise FlameFilesError(f'{path}: expected a pickled dict, found {type(out).__name__}.')
+    if not isinstance(out, dict):
+        raise FlameFilesError(f'{path}: expected a pickled dict, found {type(out).__name__}.')
     return out
 
 # %% ../nbs/01_flame_files.ipynb #8322789c
@@ -205,7 +221,7 @@ def load_flame_model(path) -> dict:
     class -> UnsafeFileError)."""
     return load_pickle_restricted(path)
 
-# %% ../nbs/01_flame_files.ipynb #09d92f45
+# %% ../nbs/01_flame_files.ipynb #51045309
 class _fake_chumpy:
     "Context manager: a fake `chumpy.ch` module with a `Ch` class pickled like chumpy's, present only inside the block."
     def __enter__(self):
@@ -214,7 +230,8 @@ class _fake_chumpy:
         class Ch:
             def __init__(self, x): self.x = np.asarray(x, np.float64)
             def __getstate__(self):   # what chumpy's Ch.__getstate__ gives for a plain array
-                return {'x': self.x, '_dirty_vars': {'x'}, '_itr': None, '_depends_on_deps': {}, '_make_dense': False, '_make_sparse': False}
+                return {'x': self.x, '_dirty_vars': {'x'}, '_itr': None, '_depends_on_deps': {}, '_make_dense': False,
+                        '_make_sparse': False}
         Ch.__module__, Ch.__qualname__ = 'chumpy.ch', 'Ch'
         mod.Ch, pkg.ch = Ch, mod
         sys.modules['chumpy'], sys.modules['chumpy.ch'] = pkg, mod
@@ -223,15 +240,18 @@ class _fake_chumpy:
         sys.modules.pop('chumpy.ch', None)
         sys.modules.pop('chumpy', None)
 
+# %% ../nbs/01_flame_files.ipynb #070109ef
 def write_flame_pickle(path, data: dict, chumpy_keys=(), sparse_keys=(), protocol=2, legacy_names=True) -> Path:
-    """Write `data` as a FLAME-style pickle: `chumpy_keys` as chumpy `Ch` objects, `sparse_keys` as scipy csc matrices;
-    `legacy_names` writes the Python-2-era module names (numpy.core.multiarray, scipy.sparse.csc) like FLAME 2020's file."""
+    """Write `data` as a FLAME-style pickle: `chumpy_keys` as chumpy `Ch` objects, `sparse_keys` as scipy csc
+    matrices; `legacy_names` writes the Python-2-era module names (numpy.core.multiarray, scipy.sparse.csc) like FLAME
+    2020's file."""
     if legacy_names and protocol > 2: raise ConfigError('legacy_names needs protocol <= 2 (text GLOBAL opcodes)')
+    as_file = lambda k, v: Ch(v) if k in chumpy_keys else scipy.sparse.csc_matrix(v) if k in sparse_keys else v
     with _fake_chumpy() as Ch:
-        obj = {k: Ch(v) if k in chumpy_keys else scipy.sparse.csc_matrix(v) if k in sparse_keys else v for k, v in data.items()}
-        raw = pickle.dumps(obj, protocol=protocol)
+        raw = pickle.dumps({k: as_file(k, v) for k, v in data.items()}, protocol=protocol)
     if legacy_names:
-        raw = raw.replace(b'numpy._core.multiarray', b'numpy.core.multiarray').replace(b'scipy.sparse._csc', b'scipy.sparse.csc')
+        raw = raw.replace(b'numpy._core.multiarray', b'numpy.core.multiarray')
+        raw = raw.replace(b'scipy.sparse._csc', b'scipy.sparse.csc')
     Path(path).write_bytes(raw)
     return Path(path)
 
@@ -243,19 +263,23 @@ _ARRAY_KEYS = ('v_template', 'shapedirs', 'posedirs', 'J_regressor', 'parents', 
 def flame_arrays(model: dict, source='<model>') -> dict:
     """FLAME file dict -> smplx-ready numpy arrays: v_template [V,3], shapedirs [V,3,400], posedirs [36,V*3],
     J_regressor [5,V] (dense), parents [5] int64 (root -1), weights [V,5], faces [F,3] int64. FLAME model space."""
-    miss = [k for k in ('f', 'v_template', 'shapedirs', 'posedirs', 'J_regressor', 'kintree_table', 'weights') if k not in model]
-    if miss: raise FlameFilesError(f'{source}: not a FLAME model, missing {miss}. Get generic_model.pkl from {FLAME_URL}.')
+    need = ('f', 'v_template', 'shapedirs', 'posedirs', 'J_regressor', 'kintree_table', 'weights')
+    miss = [k for k in need if k not in model]
+    if miss:
+        raise FlameFilesError(f'{source}: not a FLAME model, missing {miss}. Get generic_model.pkl from {FLAME_URL}.')
     v = np.asarray(model['v_template'], np.float32)
     V = len(v)
     sd = np.asarray(model['shapedirs'], np.float32)
     if v.shape != (V, 3) or sd.shape[:2] != (V, 3) or sd.shape[2] < FLAME_N_SHAPE + FLAME_N_EXPR:
-        raise FlameFilesError(f'{source}: shapedirs {sd.shape} / v_template {v.shape} are not FLAME 2020 shapes ([V,3,400], [V,3]).')
+        raise FlameFilesError(f'{source}: shapedirs {sd.shape} / v_template {v.shape} are not FLAME 2020 shapes '
+                              '([V,3,400], [V,3]).')
     J = model['J_regressor']
     J = J.toarray() if scipy.sparse.issparse(J) else np.asarray(J)
     pd = np.asarray(model['posedirs'], np.float32)
     parents = np.asarray(model['kintree_table'])[0].astype(np.int64)
     parents[0] = -1
-    return dict(v_template=v, shapedirs=sd[..., :FLAME_N_SHAPE + FLAME_N_EXPR], posedirs=pd.reshape(-1, pd.shape[-1]).T.copy(),
+    return dict(v_template=v, shapedirs=sd[..., :FLAME_N_SHAPE + FLAME_N_EXPR],
+                posedirs=pd.reshape(-1, pd.shape[-1]).T.copy(),
                 J_regressor=J.astype(np.float32), parents=parents, weights=np.asarray(model['weights'], np.float32),
                 faces=np.asarray(model['f']).astype(np.int64))
 
@@ -273,16 +297,20 @@ def load_flame_npz(path) -> dict:
         raise FlameFilesError(f'{path}: not a FLAME .npz written by save_flame_npz ({e}).') from None
     return out
 
-# %% ../nbs/01_flame_files.ipynb #998f3911
+# %% ../nbs/01_flame_files.ipynb #c96b4f1a
 def _cache_path(pkl: Path) -> Path:
+    "Where the parsed arrays of FLAME pickle `pkl` are cached (keyed by its path, size and time)."
     st = pkl.stat()
     key = hashlib.sha1(f'{pkl.resolve()}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest()[:16]
     return cache_root() / 'flame_npz' / f'{pkl.stem}-{key}.npz'
 
+# %% ../nbs/01_flame_files.ipynb #04433179
 def load_flame_arrays(flame_dir) -> dict:
     "smplx-ready arrays of the model in `flame_dir` (npz as is; a pickle via the cache, parsed once)."
     path = flame_file(flame_dir, 'model')
-    if path is None: raise FlameFilesError(f'{flame_dir}: no FLAME model file ({" or ".join(FLAME_FILES["model"])}).\n{_how_to_fix()}')
+    if path is None:
+        names = ' or '.join(FLAME_FILES['model'])
+        raise FlameFilesError(f'{flame_dir}: no FLAME model file ({names}).\n{_how_to_fix()}')
     if path.suffix == '.npz': return load_flame_npz(path)
     cached = _cache_path(path)
     if cached.is_file(): return load_flame_npz(cached)
@@ -293,20 +321,45 @@ def load_flame_arrays(flame_dir) -> dict:
 
 # %% ../nbs/01_flame_files.ipynb #6ca3f8d0
 def load_landmark_embedding(flame_dir) -> tuple[np.ndarray, np.ndarray]:
-    """68-landmark embedding of `flame_dir`: face indices [68] int64, barycentric coordinates [68,3] float32 (17 contour
-    + 51 static)."""
+    """68-landmark embedding of `flame_dir`: face indices [68] int64, barycentric coordinates [68,3] float32 (17
+    contour + 51 static)."""
     st = load_pickle_restricted(flame_file(flame_dir, 'static_embedding'))
     dy = load_npy_restricted(flame_file(flame_dir, 'dynamic_embedding'))
     try:
-        fidx = np.concatenate([np.asarray(dy['lmk_face_idx'])[0], np.asarray(st['lmk_face_idx']).reshape(-1)]).astype(np.int64)
-        bary = np.concatenate([np.asarray(dy['lmk_b_coords'])[0], np.asarray(st['lmk_b_coords']).reshape(-1, 3)]).astype(np.float32)
+        fidx = np.concatenate([np.asarray(dy['lmk_face_idx'])[0], np.asarray(st['lmk_face_idx']).reshape(-1)])
+        bary = np.concatenate([np.asarray(dy['lmk_b_coords'])[0], np.asarray(st['lmk_b_coords']).reshape(-1, 3)])
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise FlameFilesError(f'{flame_dir}: landmark embeddings lack lmk_face_idx / lmk_b_coords ({e}).') from None
-    if fidx.shape != (68,): raise FlameFilesError(f'{flame_dir}: landmark embeddings give {fidx.shape[0]} landmarks, expected 17 + 51.')
-    return fidx, bary
+    if fidx.shape != (68,):
+        raise FlameFilesError(f'{flame_dir}: landmark embeddings give {fidx.shape[0]} landmarks, expected 17 + 51.')
+    return fidx.astype(np.int64), bary.astype(np.float32)
 
 # %% ../nbs/01_flame_files.ipynb #e2e35cf5
-def load_index_file(flame_dir, key: str) -> np.ndarray | None:
-    "Integer vertex indices [N] from FLAME file `key` (e.g. 'head_indices'), or None if the file is absent."
+FLAME2020_VERTICES = 5023
+
+INDEX_SIZES = dict(face_indices=2094, head_indices=3457, head_z5_indices=3669, landmarks_191=191, landmarks_445=445)
+
+def check_index_array(idx, path, key: str, n_vertices: int | None = None) -> np.ndarray:
+    """Vertex indices `idx` read from `path` (FLAME file `key`) -> int64 [N] after checking type, distinctness, range
+    [0, n_vertices) and, where known (`INDEX_SIZES`; the subsets on FLAME 2020's mesh only), the size."""
+    a = np.asarray(idx)
+    size = INDEX_SIZES.get(key) if key.startswith('landmarks_') or n_vertices == FLAME2020_VERTICES else None
+    want = (f"{size} distinct" if size else "distinct") + " integer vertex indices" + (
+        f" in [0, {n_vertices})" if n_vertices else "")
+    fix = _WHERE.get(key, 'the DAD-3DHeads code release (github.com/PinataFarms/DAD-3DHeads)')
+    def bad(problem): return FlameFilesError(f"{path}: {problem}, but {key} must hold {want}. Replace the file with "
+                                             f"the one made for this FLAME model ({fix}).")
+    if a.dtype.kind not in 'iu': raise bad(f"holds {a.dtype} values")
+    a = a.reshape(-1).astype(np.int64)
+    if size and len(a) != size: raise bad(f"holds {len(a)} indices")
+    if not len(a): raise bad("is empty")
+    if n_vertices and (a.min() < 0 or a.max() >= n_vertices): raise bad(f"has indices from {a.min()} to {a.max()}")
+    if len(np.unique(a)) != len(a): raise bad(f"repeats {len(a) - len(np.unique(a))} indices")
+    return a
+
+# %% ../nbs/01_flame_files.ipynb #01e3d1ab
+def load_index_file(flame_dir, key: str, n_vertices: int | None = None) -> np.ndarray | None:
+    """Integer vertex indices [N] from FLAME file `key` (e.g. 'head_indices'), checked by `check_index_array` against
+    the model's vertex count `n_vertices`; None if the file is absent."""
     p = flame_file(flame_dir, key)
-    return None if p is None else np.asarray(load_npy_restricted(p)).reshape(-1).astype(np.int64)
+    return None if p is None else check_index_array(load_npy_restricted(p), p, key, n_vertices)

@@ -14,8 +14,8 @@ from .rotation import wrap_degrees
 from .spaces import CROP_SIZE
 
 # %% auto #0
-__all__ = ['BASELINE_WEIGHTS', 'LossWeights', 'landmark_loss', 'normalise_by', 'shape_loss', 'reprojection_loss', 'euler_loss',
-           'MultiInfoLoss', 'landmark_heatmaps', 'soft_iou_loss', 'BaselineLoss']
+__all__ = ['BASELINE_WEIGHTS', 'LossWeights', 'landmark_loss', 'normalise_to_cube', 'shape_loss', 'reprojection_loss',
+           'euler_loss', 'MultiInfoLoss', 'landmark_heatmaps', 'soft_iou_loss', 'BaselineLoss']
 
 # %% ../nbs/12_losses.ipynb #4d2d6608
 @dataclass
@@ -36,22 +36,23 @@ BASELINE_WEIGHTS = LossWeights(lmk=100.0, v3d=50.0, reproj=0.05, euler=0.0)
 
 # %% ../nbs/12_losses.ipynb #b28ac40c
 def landmark_loss(pred: Tensor, target: Tensor, norm: float = CROP_SIZE) -> Tensor:
-    """SmoothL1 between landmarks in crop pixels, both divided by `norm` (the crop size).
-    pred: [B,68,2] or [L,B,68,2] (every decoder layer; the mean over layers is returned); target: [B,68,2]. -> scalar."""
+    """SmoothL1 between landmarks in crop pixels, both divided by `norm` (the crop size). pred: [B,68,2] or
+    [L,B,68,2] (every decoder layer; the mean over layers is returned); target: [B,68,2]. -> scalar."""
     return F.smooth_l1_loss(pred / norm, (target / norm).expand_as(pred))
 
 # %% ../nbs/12_losses.ipynb #8a4ade6c
-def normalise_by(points: Tensor, ref: Tensor, eps: float = 1e-8) -> Tensor:
-    """Centre `points` [B,N,3] on the centroid of `ref` [B,N,3] and divide by ref's RMS radius (same space as ref)."""
-    c = ref.mean(-2, keepdim=True)
-    r = (ref - c).pow(2).sum(-1).mean(-1).sqrt().clamp_min(eps)[..., None, None]
-    return (points - c) / r
+def normalise_to_cube(v: Tensor, eps: float = 1e-12) -> Tensor:
+    """Each mesh of v [B,N,3] on its own: its bounding-box centre to 0, its longest half-side to 1 (the mesh then
+    fills [-1,1] along its longest axis). Any space in, unitless out. -> [B,N,3]"""
+    lo, hi = v.amin(-2, keepdim=True), v.amax(-2, keepdim=True)
+    half = ((hi - lo) / 2).amax(-1, keepdim=True).clamp_min(eps)
+    return (v - (lo + hi) / 2) / half
 
 # %% ../nbs/12_losses.ipynb #0754475f
 def shape_loss(pred: Tensor, target: Tensor) -> Tensor:
-    """MSE between head vertices pred [B,Vh,3] and target [B,Vh,3] (FLAME model space), both normalised by the target.
-    -> scalar"""
-    return F.mse_loss(normalise_by(pred, target), normalise_by(target, target))
+    """MSE between head vertices pred [B,Vh,3] and target [B,Vh,3] (FLAME model space), each mesh normalised on its
+    own by `normalise_to_cube`. -> scalar"""
+    return F.mse_loss(normalise_to_cube(pred), normalise_to_cube(target))
 
 # %% ../nbs/12_losses.ipynb #3f87e8af
 def reprojection_loss(pred: Tensor, target: Tensor, norm: float = 1.0) -> Tensor:
@@ -67,16 +68,17 @@ def euler_loss(pred: Tensor, target: Tensor) -> Tensor:
     return F.smooth_l1_loss(d, torch.zeros_like(d))
 
 # %% ../nbs/12_losses.ipynb #deca95fb
-def _zero(like: Tensor) -> Tensor: return like.new_zeros(())
-
 class MultiInfoLoss:
     "Eq. 8: λ1·L_lmk + λ2·L_3D + λ3·L_reproj + λ4·L_euler on a `ModelOutput` and a batch dict."
     def __init__(self, flame=None, weights: LossWeights | None = None, aux_layers: bool = True, euler: bool = True,
-                 head_idx: Tensor | None = None, crop_size: int = CROP_SIZE, lmk_norm: float | None = None, reproj_norm: float = 1.0):
+                 head_idx: Tensor | None = None, crop_size: int = CROP_SIZE, lmk_norm: float | None = None,
+                 reproj_norm: float = 1.0):
         """`flame`: a FlameLayer (only its `head_idx` is used) or give `head_idx` [Vh] directly; `lmk_norm` defaults to
         `crop_size`."""
         if head_idx is None:
-            if flame is None: raise ConfigError("MultiInfoLoss needs `flame` (a FlameLayer) or `head_idx` (vertex indices of the head subset).")
+            if flame is None:
+                raise ConfigError("MultiInfoLoss needs `flame` (a FlameLayer) or `head_idx` (vertex indices of the "
+                                  "head subset).")
             head_idx = flame.head_idx
         self.head_idx = torch.as_tensor(head_idx, dtype=torch.long)
         self.weights = weights if weights is not None else LossWeights()
@@ -93,7 +95,8 @@ class MultiInfoLoss:
         "Unweighted terms: dict(lmk, v3d, reproj, euler) of scalars."
         fl, idx = out.flame, self.head_idx.to(out.flame.vertices.device)
         lmk = self.landmark_pred(out)
-        t = dict(lmk=_zero(fl.vertices) if lmk is None else landmark_loss(lmk, batch['landmarks'], self.lmk_norm),
+        lmk_loss = fl.vertices.new_zeros(()) if lmk is None else landmark_loss(lmk, batch['landmarks'], self.lmk_norm)
+        t = dict(lmk=lmk_loss,
                  v3d=shape_loss(fl.vertices[:, idx], batch['head_vertices']),
                  reproj=reprojection_loss(fl.projected[:, idx], batch['head_projected'], self.reproj_norm),
                  euler=euler_loss(fl.euler, batch['euler']))
@@ -131,8 +134,8 @@ def soft_iou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
 class BaselineLoss(MultiInfoLoss):
     """DAD-3DNet's loss: heatmap soft-IoU ×`heatmap_weight` + landmarks ×100 + 3D ×50 + reprojection ×0.05 (no Euler
     term)."""
-    def __init__(self, flame=None, weights: LossWeights | None = None, heatmap_weight: float = 1.0, heatmap_sigma: float = 1.5,
-                 heatmaps_are_logits: bool = True, **kwargs):
+    def __init__(self, flame=None, weights: LossWeights | None = None, heatmap_weight: float = 1.0,
+                 heatmap_sigma: float = 1.5, heatmaps_are_logits: bool = True, **kwargs):
         """Output must carry `heatmaps` [B,68,h,w]: logits (sigmoid applied here), or probabilities with
         `heatmaps_are_logits=False`."""
         kwargs.setdefault('euler', False)
@@ -145,6 +148,7 @@ class BaselineLoss(MultiInfoLoss):
         r = super().__call__(out, batch)
         hm = out.heatmaps.sigmoid() if self.logits else out.heatmaps
         stride = self.lmk_norm / hm.shape[-1]
-        r['heatmap'] = soft_iou_loss(hm, landmark_heatmaps(batch['landmarks'], hm.shape[-1], stride, self.heatmap_sigma))
+        target = landmark_heatmaps(batch['landmarks'], hm.shape[-1], stride, self.heatmap_sigma)
+        r['heatmap'] = soft_iou_loss(hm, target)
         r['total'] = r['total'] + self.heatmap_weight * r['heatmap']
         return r

@@ -30,6 +30,7 @@ def _small_last_layer(mlp:MLP, std:float=1e-3):
     nn.init.normal_(mlp[-1].weight, std=std)
     nn.init.zeros_(mlp[-1].bias)
 
+# %% ../nbs/09_marr.ipynb #8b8f883e
 class MARR(nn.Module):
     """Eq. 5. decoder outputs `[L, B, N, d]` -> (cumulative landmarks `[L, B, N, 2]`, residuals `[L, B, N, 2]`),
     normalised crop coords."""
@@ -45,7 +46,8 @@ class MARR(nn.Module):
             mean_face = torch.zeros(n_points, 2)
         mean_face = torch.as_tensor(mean_face, dtype=torch.float32)
         if mean_face.shape != (n_points, 2):
-            raise ConfigError(f"mean face has shape {tuple(mean_face.shape)}, expected ({n_points}, 2) in normalised crop coordinates")
+            raise ConfigError(f"mean face has shape {tuple(mean_face.shape)}, expected ({n_points}, 2) in normalised "
+                              "crop coordinates")
         if mean_face_mode == 'learn_random': mean_face = torch.rand(n_points, 2) * 2 - 1
         if mean_face_mode == 'fixed': self.register_buffer('mean_face', mean_face.clone())
         else: self.mean_face = nn.Parameter(mean_face.clone())

@@ -25,11 +25,11 @@ from .synth import (load_head_model, euler_rotation, sample_camera, sample_light
                                random_background)
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'CSV_COLUMNS', 'smoothing_factor', 'OneEuroFilter', 'PoseSmoother', 'noisy_face', 'track_box',
-           'lost_reason', 'video_fps', 'video_frames', 'is_video', 'write_video', 'track_video', 'VideoPrediction',
-           'predict_video', 'frame_record', 'csv_text', 'annotate_frame', 'save_video_predictions', 'run_predict_video',
-           'main', 'jitter', 'lag_frames', 'synth_head_clip', 'sinusoid_poses', 'simulate_predictions',
-           'smoothing_report']
+__all__ = ['ROTATION_FILTER', 'VIDEO_EXTS', 'CSV_COLUMNS', 'smoothing_factor', 'OneEuroFilter', 'PoseSmoother', 'noisy_face',
+           'track_box', 'lost_reason', 'video_fps', 'video_frames', 'is_video', 'write_video', 'track_video',
+           'VideoPrediction', 'predict_video', 'frame_record', 'csv_text', 'annotate_frame', 'save_video_predictions',
+           'run_predict_video', 'main', 'jitter', 'lag_frames', 'synth_head_clip', 'sinusoid_poses',
+           'simulate_predictions', 'smoothing_report']
 
 # %% ../nbs/18_video.ipynb #602e4281
 def smoothing_factor(te, cutoff):
@@ -67,10 +67,13 @@ def _np64(t) -> np.ndarray: return t.detach().cpu().double().numpy()
 def _point_sets(f: FacePrediction) -> list[np.ndarray]:
     return [f.landmarks, f.landmarks_mesh, f.vertices, *f.dense.values()]
 
+ROTATION_FILTER = dict(min_cutoff=1., beta=3., d_cutoff=2.)   # One Euro settings of the rotation's 6D form
+
 class PoseSmoother:
     "One Euro filtering of a head's `FacePrediction`s over time: points in head units, rotation as 6D."
-    def __init__(self, min_cutoff: float = 1., beta: float = 5., d_cutoff: float = 1.):
-        self.points, self.rot = OneEuroFilter(min_cutoff, beta, d_cutoff), OneEuroFilter(min_cutoff, beta, d_cutoff)
+    def __init__(self, min_cutoff: float = 1., beta: float = 5., d_cutoff: float = 1., rotation_filter=None):
+        self.points = OneEuroFilter(min_cutoff, beta, d_cutoff)
+        self.rot = OneEuroFilter(**(rotation_filter or ROTATION_FILTER))
         self.scale = None
 
     def reset(self):

@@ -1,7 +1,8 @@
 """CPU speed of the bare backbone, Trans3DHead and the DAD-3DNet-style baseline, in one run.
 
 Run: python tests/benchmarks/bench_models.py [--reps 3] [--batches 1 32] [--backbone resnet50] [--threads 1]
-(one thread by default: on a shared machine it gives far steadier numbers than competing for all cores; 0 = torch's default)
+(one thread by default: on a shared machine it gives far steadier numbers than competing for all cores; 0 = torch's
+default)
 Prints parameters, FLOPs (torch.utils.flop_counter, batch 1, 1 multiply-add = 2 FLOPs), latency at batch 1 and
 throughput at batch 32 (median of `reps` timed calls after one warm-up; the models are timed round-robin so that
 load from other processes hits all of them alike), and the ratios. No gradients, float32, eval mode, random weights.
@@ -20,7 +21,8 @@ def flame_layer(n_params=413):
     from trans3dhead.errors import Trans3DHeadError
     try: return FlameLayer(None, PARAM_LAYOUTS[n_params]), 'found FLAME folder'
     except Trans3DHeadError:
-        return FlameLayer(make_tiny_flame(Path(tempfile.mkdtemp()) / 'tiny'), PARAM_LAYOUTS[n_params]), 'tiny test FLAME (642 vertices)'
+        tiny = make_tiny_flame(Path(tempfile.mkdtemp()) / 'tiny')
+        return FlameLayer(tiny, PARAM_LAYOUTS[n_params]), 'tiny test FLAME (642 vertices)'
 
 
 def models(backbone='resnet50'):
@@ -36,7 +38,8 @@ def models(backbone='resnet50'):
 
 
 def flops(m, x):
-    "FLOPs of one call; attention runs on SDPA's math backend so that its matmuls are counted (the fused CPU kernel is not)."
+    """FLOPs of one call; attention runs on SDPA's math backend so that its matmuls are counted (the fused CPU kernel is
+    not)."""
     from torch.nn.attention import sdpa_kernel, SDPBackend
     with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as fc: m(x)
     return fc.get_total_flops()

@@ -49,8 +49,10 @@ def main():
         return
     res = {}
     for form in ('eq2', 'eq3'):
-        cmd = [sys.executable, __file__, '--child', form] + [f'--{k}={getattr(a, k)}' for k in ('n', 'd', 'side', 'bs', 'reps')]
-        res[form] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        cmd = [sys.executable, __file__, '--child', form] + [f'--{k}={getattr(a, k)}' for k in ('n', 'd', 'side', 'bs',
+                                                                                               'reps')]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        res[form] = json.loads(out.strip().splitlines()[-1])
     print(f'QAMem, N={a.n}, d={a.d}, memory {a.side}x{a.side}, batch {a.bs}, CPU float32, no grad')
     for f, name in (('eq2', 'Eq.2 separate memories'), ('eq3', 'Eq.3 grouped 1x1 conv ')):
         r = res[f]
