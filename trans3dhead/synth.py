@@ -217,10 +217,10 @@ LIP_TINT = np.array([0.82, 0.52, 0.52])      # lip albedo / skin albedo
 
 BROW_P = np.array([0.35, 0.3, 0.15, 0.05, 0.05, 0.1])   # brow colour: probabilities of the `HAIR_COLORS`, dark first
 
-def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, scale:int=2) -> np.ndarray:
+def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, scale:int=1) -> np.ndarray:
     """The face's RGBA texture [TEX_SIZE,TEX_SIZE,4] uint8 (transparent where skin) painted at landmark pixels `marks`
     [68,2] for skin `tone` [3]: skin detail (`paint_skin`), eyes (`paint_eyes`), brows, lips with a dark mouth line,
-    nostrils. Drawn at `scale`× and reduced (anti-aliasing)."""
+    nostrils. Drawn at `scale`× and reduced (2: anti-aliased, 2.3× slower; the renderer samples it bilinearly)."""
     m, T = np.asarray(marks, np.float64) * scale, TEX_SIZE * scale
     img = Image.new('RGBA', (T, T), _rgba(tone, 0.))                   # transparent texels keep the skin colour
     eye_w = np.linalg.norm(m[36] - m[39])
@@ -546,7 +546,8 @@ def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
 @dataclass
 class HeadModel:
     """A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3],
-    `head_idx` [Vh], `regions`, `center` [3], `radius`, `lbs` arrays (model space)."""
+    `head_idx` [Vh], `regions` (`head_regions` and the template's vertex 'normals'), `center` [3], `radius`, `lbs` arrays
+    (model space)."""
     layout: object
     faces: np.ndarray
     head_idx: np.ndarray
@@ -575,7 +576,7 @@ class HeadModel:
         v = v[0]
         hv = v[head.head_idx]
         c = (hv.min(0) + hv.max(0)) / 2
-        head.regions = head_regions(v, lmk, t(layer.face_idx))
+        head.regions = head_regions(v, lmk, t(layer.face_idx)) | {'normals': vertex_normals(v, head.faces)}
         head.center = c
         head.radius = float(np.linalg.norm(hv - c, axis=1).max())
         return head
@@ -639,14 +640,14 @@ BODY_ALPHA = 254    # the body's output alpha: 255 marks the head's pixels
 
 def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, euler, R:np.ndarray) -> tuple:
     """What one item draws, in model space: (vertices [V+Vb,3], faces, RGBA albedo [V+Vb,4], uvw [V+Vb,3], face
-    texture): the head (hair lifted along the normals, alpha 1) and the body (`sample_body`, alpha `BODY_ALPHA`/255),
+    texture): the head (hair lifted along the template's normals, alpha 1) and the body (`sample_body`, alpha `BODY_ALPHA`/255),
     which turns by 20-70 % of the head's yaw, pitch and roll about the root joint."""
     tone = sample_skin_tone(rng)
     hair, lift = hair_weight(rng, head.regions)
     colors = skin_albedo(rng, vertices, head.regions, tone, hair)
     tex = face_texture(rng, head.regions['marks'], tone)
-    lift = lift * rng.uniform(0.003, 0.025)                                 # hair volume, model units
-    shown = vertices + vertex_normals(vertices, head.faces) * lift[:, None]
+    lift = lift * rng.uniform(0.003, 0.025)                      # hair volume (model units) along the template's normals
+    shown = vertices + head.regions['normals'] * lift[:, None]
     vb, fb, cb = sample_body(rng, tone)
     Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))
     vb = head.lbs['J_regressor'][0] @ vertices + vb @ (R.T @ Rb).T
