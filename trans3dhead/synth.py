@@ -546,8 +546,8 @@ def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
 @dataclass
 class HeadModel:
     """A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3],
-    `head_idx` [Vh], `regions` (`head_regions` and the template's vertex 'normals'), `center` [3], `radius`, `lbs` arrays
-    (model space)."""
+    `head_idx` [Vh], `regions` (`head_regions` and the template's vertex 'normals'), `center` [3], `radius`, `lbs`
+    arrays (model space)."""
     layout: object
     faces: np.ndarray
     head_idx: np.ndarray
@@ -640,13 +640,13 @@ BODY_ALPHA = 254    # the body's output alpha: 255 marks the head's pixels
 
 def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, euler, R:np.ndarray) -> tuple:
     """What one item draws, in model space: (vertices [V+Vb,3], faces, RGBA albedo [V+Vb,4], uvw [V+Vb,3], face
-    texture): the head (hair lifted along the template's normals, alpha 1) and the body (`sample_body`, alpha `BODY_ALPHA`/255),
-    which turns by 20-70 % of the head's yaw, pitch and roll about the root joint."""
+    texture): the head (hair lifted along the template's normals, alpha 1) and the body (`sample_body`, alpha
+    `BODY_ALPHA`/255), which turns by 20-70 % of the head's yaw, pitch and roll about the root joint."""
     tone = sample_skin_tone(rng)
     hair, lift = hair_weight(rng, head.regions)
     colors = skin_albedo(rng, vertices, head.regions, tone, hair)
     tex = face_texture(rng, head.regions['marks'], tone)
-    lift = lift * rng.uniform(0.003, 0.025)                      # hair volume (model units) along the template's normals
+    lift = lift * rng.uniform(0.003, 0.025)                      # hair volume (model units), along the normals
     shown = vertices + head.regions['normals'] * lift[:, None]
     vb, fb, cb = sample_body(rng, tone)
     Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))
