@@ -16,7 +16,8 @@ def flame_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory, flame_dir):
-    return generate_synthheads(tmp_path_factory.mktemp('s') / 'synth', 6, 2, 2, seed=3, flame_dir=flame_dir, workers=1, progress=False)
+    return generate_synthheads(tmp_path_factory.mktemp('s') / 'synth', 6, 2, 2, seed=3, flame_dir=flame_dir, workers=1,
+                               progress=False)
 
 def test_structure(synth):
     for split, n in (('train', 6), ('val', 2), ('test', 2)):
@@ -37,7 +38,7 @@ def test_structure(synth):
             if 'attributes' in e:
                 at = e['attributes']
                 assert at['quality'] in ('hq', 'lq') and at['pose'] in ('front', 'sided', 'atypical')
-                assert isinstance(at['expression'], bool) and isinstance(at['occlusions'], bool) and isinstance(at['standard light'], bool)
+                assert all(isinstance(at[k], bool) for k in ('expression', 'occlusions', 'standard light'))
     assert (synth / MARKER).exists() and not (synth / '.tmp').exists() and not (synth / 'test' / 'annotations').exists()
 
 def test_reprojection(synth, flame_dir):

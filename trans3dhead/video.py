@@ -22,7 +22,7 @@ from .inference import (FacePrediction, predict, draw_prediction, face_record, h
 from .detect import auto_detector
 from .render import MeshRenderer, project_points
 from .synth import (load_head_model, euler_rotation, sample_camera, sample_lights, skin_albedo,
-                               random_background)
+                               sample_skin_tone, face_texture, random_background)
 
 # %% auto #0
 __all__ = ['ROTATION_FILTER', 'VIDEO_EXTS', 'CSV_COLUMNS', 'smoothing_factor', 'OneEuroFilter', 'PoseSmoother', 'noisy_face',
@@ -371,13 +371,15 @@ def synth_head_clip(eulers, size: int = 128, seed: int = 0, flame_dir=None, fps:
     lmk3 = layer.landmarks68(torch.as_tensor(v, dtype=torch.float32)[None])[0].double().numpy()
     rng, sz = np.random.default_rng(seed), (size, size)
     lights, _ = sample_lights(rng)
-    colors, bg = skin_albedo(rng, v, head.regions), random_background(rng, sz)
+    tone = sample_skin_tone(rng)                                       # SynthHeads' skin and painted face
+    colors, tex = skin_albedo(rng, v, head.regions, tone), face_texture(rng, head.regions['marks'], tone)
+    bg = random_background(rng, sz)
     renderer = MeshRenderer(shading='vertex')
     frames, lmks, rots = [], [], []
     for e in np.asarray(eulers, dtype=np.float64):
         R = euler_rotation(e)
         mv, P = sample_camera(np.random.default_rng(seed + 1), R, head.center, head.radius, sz)   # same camera always
-        rgba = renderer.render_rgba(v, head.faces, colors, mv, P, sz, lights)
+        rgba = renderer.render_rgba(v, head.faces, colors, mv, P, sz, lights, uvw=head.regions['uvw'], texture=tex)
         a = np.asarray(bg, dtype=np.float64)
         w = rgba[..., 3:] / 255.
         frames.append((a * (1 - w) + rgba[..., :3] * w).round().astype(np.uint8))
