@@ -18,8 +18,7 @@ TARGETS = dict(median_export_cell=15, import_cycles=0, joined_statements=0,   # 
 # remove a notebook from NOT_YET once `--check` passes without it.
 NOTEBOOK_TARGETS = dict(export_cells_over_40_not_one_class=0, max_definitions_per_cell=1, long_lines=0,
                         imports_in_functions_without_reason=0)
-NOT_YET = {'01_flame_files', '03_render', '04_synth', '05_data', '09a_backbones', '12_losses', '13_metrics',
-           '14_learner', '18_video', '19_speed'}
+NOT_YET = {'14_learner'}
 
 
 def code_cells(nb_path: Path) -> list[str]:
@@ -111,7 +110,8 @@ def measure_notebook(nb: Path) -> dict:
     cells = json.loads(nb.read_text())['cells']
     for i, cell in enumerate(cells):
         src = ''.join(cell['source'])
-        m['long_lines'] += sum(len(ln) > MAX_LINE for ln in src.split('\n'))
+        for ln in src.split('\n'):                      # a markdown table row cannot wrap
+            m['long_lines'] += len(ln) > MAX_LINE and not (cell['cell_type'] == 'markdown' and ln.startswith('|'))
         if cell['cell_type'] != 'code': continue
         tree = parse(src)
         if tree is None: continue

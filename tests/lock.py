@@ -9,7 +9,7 @@
 torch is locked with `===` (exact string match): PyPI's build runs on CPU and GPU alike, while a local `+cpu` build
 that a machine may offer through `--find-links` has no matching torchvision on PyPI, and `==` would accept it.
 """
-import json, re, subprocess, sys
+import json, re, subprocess, sys, textwrap
 from importlib import metadata
 from pathlib import Path
 
@@ -54,11 +54,11 @@ def lock_python(path: Path = LOCK) -> str:
     return m[1]
 
 def tested_with(pins: dict) -> str:
-    "One line naming Python and the key packages' locked versions."
-    py = lock_python()
-    return f"*Tested with Python {py}, " + ', '.join(f'{k} {pins[k]}' for k in KEY if k in pins) + " (`constraints.txt`).*"
+    "A sentence naming Python and the key packages' locked versions, wrapped at 120 characters."
+    text = f"*Tested with Python {lock_python()}, " + ', '.join(f'{k} {pins[k]}' for k in KEY if k in pins)
+    return textwrap.fill(text + " (`constraints.txt`).*", 120, break_on_hyphens=False)
 
-TESTED_RE = re.compile(r'^\*Tested with Python .*\(`constraints\.txt`\)\.\*$', re.M)
+TESTED_RE = re.compile(r'^\*Tested with Python .*?\(`constraints\.txt`\)\.\*$', re.M | re.S)
 
 def readme():
     "Replace the tested-with line in nbs/index.ipynb, then regenerate README.md from it."

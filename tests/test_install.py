@@ -12,7 +12,8 @@ def settings_requirements() -> list:
     return [Requirement(r) for key in d if key.endswith('requirements') for r in shlex.split(d[key])]
 
 def test_installed_versions_are_the_locked_ones():
-    assert lock.mismatches() == [], 'installed versions differ from constraints.txt: install with `pip install -c constraints.txt`'
+    assert lock.mismatches() == [], ('installed versions differ from constraints.txt: '
+                                     'install with `pip install -c constraints.txt`')
 
 def test_every_requirement_is_locked_inside_its_range():
     pins = lock.read_lock()

@@ -16,7 +16,8 @@ def flame_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory, flame_dir):
-    return generate_synthheads(tmp_path_factory.mktemp('s') / 'synth', 6, 2, 2, seed=3, flame_dir=flame_dir, workers=1, progress=False)
+    return generate_synthheads(tmp_path_factory.mktemp('s') / 'synth', 6, 2, 2, seed=3, flame_dir=flame_dir, workers=1,
+                               progress=False)
 
 def test_structure(synth):
     for split, n in (('train', 6), ('val', 2), ('test', 2)):
@@ -37,7 +38,7 @@ def test_structure(synth):
             if 'attributes' in e:
                 at = e['attributes']
                 assert at['quality'] in ('hq', 'lq') and at['pose'] in ('front', 'sided', 'atypical')
-                assert isinstance(at['expression'], bool) and isinstance(at['occlusions'], bool) and isinstance(at['standard light'], bool)
+                assert all(isinstance(at[k], bool) for k in ('expression', 'occlusions', 'standard light'))
     assert (synth / MARKER).exists() and not (synth / '.tmp').exists() and not (synth / 'test' / 'annotations').exists()
 
 def test_reprojection(synth, flame_dir):
@@ -69,3 +70,34 @@ def test_bad_root(tmp_path, flame_dir):
     f = tmp_path / 'file'
     f.write_text('x')
     with pytest.raises(ConfigError, match='not a folder'): generate_synthheads(f, 1, 0, 0, flame_dir=flame_dir, progress=False)
+
+def test_appearance(flame_dir):
+    """The painted face reads as a face: in the mean of 8 frontal renders of the template the eyes (inside landmarks
+    36-41, 42-47) are darker than the cheek, and each face has a dark pupil; appearance is deterministic per seed and
+    never touches the annotation."""
+    from matplotlib.path import Path as MPath
+    from trans3dhead.synth import item_meshes, euler_rotation, render_item, sample_item_params
+    from trans3dhead.render import MeshRenderer, Lights, model_view_from_camera, perspective_projection, project_points
+    head, rnd = load_head_model(flame_dir), MeshRenderer(shading='vertex')
+    p0 = np.zeros((1, head.layout.n))
+    p0[0, head.layout.rotation] = [1, 0, 0, 0, 1, 0]
+    v, R, size = head.vertices(p0)[0], euler_rotation([0., 0, 0]), (256, 256)
+    mv, P = model_view_from_camera(R, [0, 0.01, 0.6] - R @ head.center), perspective_projection(450., size)
+    lights = Lights([[0., -0.3, -1.]], [[0.7] * 3], ambient=np.full(3, 0.35), gamma=2.2)
+    def face(seed):
+        verts, faces, cols, uvw, tex = item_meshes(np.random.default_rng(seed), head, v, np.zeros(3), R)
+        return rnd.render_rgba(verts, faces, cols, mv, P, size, lights, uvw=uvw, texture=tex)[..., :3].mean(-1)
+    ims = [face(s) for s in range(8)]
+    lum, l = np.mean(ims, 0), project_points(v[head.regions['lmk_vertex']], mv, P, size[1])
+    yy, xx = np.mgrid[0:size[1], 0:size[0]] + 0.5
+    inside = lambda poly: MPath(poly).contains_points(np.stack([xx.ravel(), yy.ravel()], 1)).reshape(lum.shape)
+    eyes = inside(l[36:42]) | inside(l[42:48])
+    cheek = np.hypot(xx - (l[3, 0] + l[31, 0]) / 2, yy - (l[3, 1] + l[31, 1]) / 2) < 0.1 * np.linalg.norm(l[36] - l[45])
+    assert eyes.sum() > 20 and cheek.sum() > 20
+    assert lum[eyes].mean() < 0.8 * lum[cheek].mean()
+    assert all(np.percentile(im[eyes], 5) < 0.3 * im[cheek].mean() for im in ims)
+    np.testing.assert_array_equal(face(3), ims[3])
+    _, params, ex = sample_item_params(0, "train", 0, head.layout)
+    verts = head.vertices(params[None])[0]
+    a, b = (render_item(head, rnd, sample_item_params(0, 'train', 0, head.layout)[0], verts, ex) for _ in range(2))
+    assert a.vertices is verts and np.array_equal(np.asarray(a.image), np.asarray(b.image))

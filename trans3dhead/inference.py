@@ -14,14 +14,15 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from matplotlib.collections import LineCollection
 from .errors import DataError, ConfigError
-from .data import load_image, crop_image, normalize_image, EVAL_MARGIN
-from .spaces import crop_transform, expand_bbox, crop_to_orig, CROP_SIZE
+from .data import load_image, crop_image, normalize_image, crop_box, EVAL_MARGIN
+from .spaces import crop_transform, crop_to_orig, CROP_SIZE
 from .spaces import posed_to_image
 from fastai.torch_core import default_device
 from .checkpoint import load_model, to_numpy
 from .distributed import bare_model
 from .files import atomic_write_text
 from .detect import auto_detector
+from .pretrained import load_pretrained
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_head_box', 'whole_image_box', 'haar_detector',
@@ -33,17 +34,20 @@ __all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_h
 from .export import OnnxModel
 
 # %% ../nbs/15_inference.ipynb #bae956ba
-def head_crop(box, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> np.ndarray:
-    "Head box `[4]` (x, y, w, h) original px -> `crop [3]` = (x0, y0, s), as the evaluation crop of `data`."
+def head_crop(box, image_size, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> tuple:
+    """Head box `[4]` (x, y, w, h) original px in an image of `image_size` (W, H) -> (`crop [3]` = (x0, y0, s), the cut
+    box `[4]`): `data`'s evaluation crop rule, `EVAL_CROP_RULE`."""
     box = np.asarray(box, dtype=np.float64)
     if box.shape != (4,) or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
         raise DataError(f"head box {box.tolist()}: give (x, y, w, h) in original pixels with w, h > 0")
-    return crop_transform(expand_bbox(box, margin), crop_size)
+    cut = crop_box(box, margin, *image_size)
+    return crop_transform(cut, crop_size), cut
 
 # %% ../nbs/15_inference.ipynb #082eece8
-def crop_input(img: Image.Image, crop, crop_size: int = CROP_SIZE) -> Tensor:
-    "RGB image + `crop [3]` -> the model input `[3, crop_size, crop_size]` (ImageNet-normalised)."
-    return normalize_image(crop_image(img, crop, crop_size))
+def crop_input(img: Image.Image, crop, crop_size: int = CROP_SIZE, box=None) -> Tensor:
+    """RGB image + `crop [3]` (+ the cut box `[4]` of `head_crop`: zeros outside it, as in training) -> the model input
+    `[3, crop_size, crop_size]` (ImageNet-normalised)."""
+    return normalize_image(crop_image(img, crop, crop_size, box))
 
 # %% ../nbs/15_inference.ipynb #8aa334f2
 def to_image_space(posed: Tensor, crop, crop_size: int = CROP_SIZE) -> Tensor:
@@ -202,8 +206,7 @@ def _as_model(model_or_path, flame_dir=None, device=None, runtime: str = 'torch'
         raise ConfigError("runtime='onnx' needs the path of an .onnx file or of a model folder holding model.onnx "
                           "(write it with export_onnx / trans3dhead_export MODEL_DIR MODEL_DIR/model.onnx)")
     if isinstance(model_or_path, nn.Module): return bare_model(model_or_path).eval()
-    if model_or_path is None: raise ConfigError("predict needs a model: a trained model object or the folder written "
-                                                "by export_model / trans3dhead_train (<out>/model)")
+    if model_or_path is None: return load_pretrained(device, flame_dir)
     return load_model(model_or_path, flame_dir=flame_dir, device=device or default_device())
 
 # %% ../nbs/15_inference.ipynb #6c0a0e18
@@ -223,12 +226,13 @@ def _box_for(boxes, i: int, n: int, name: str):
     return boxes[i]
 
 # %% ../nbs/15_inference.ipynb #7a2c2d5e
-def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None,
+def predict(inputs, model=None, boxes=None, bs: int = 8, detector='auto', flame_dir=None, device=None,
             runtime: str = 'torch') -> Predictions:
-    """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model or a model
-    folder/checkpoint path. `boxes`: None, one (x, y, w, h) for a single image, one per image (each None, `[4]` or
-    `[K,4]`), or a dict {source name: box}. `detector`: 'auto' (`detect.auto_detector`: MTCNN or dlib HOG when
-    installed, else OpenCV Haar if importable), None, or a function image -> boxes.
+    """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model, a model
+    folder/checkpoint path, or None: the shipped pretrained model (`pretrained.load_pretrained`). `boxes`: None, one
+    (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`), or a dict {source name: box}.
+    `detector`: 'auto' (`detect.auto_detector`: MTCNN or dlib HOG when installed, else OpenCV Haar if importable), None,
+    or a function image -> boxes.
     `runtime`: 'torch', or 'onnx' (`model`: an .onnx file or a model folder holding model.onnx, run by ONNX Runtime).
     Unreadable inputs are listed in `.failed` and skipped."""
     m = _as_model(model, flame_dir, device, runtime)
@@ -247,8 +251,8 @@ def predict(inputs, model, boxes=None, bs: int = 8, detector='auto', flame_dir=N
         try:
             img = s.load()
             for box in head_boxes(img, _box_for(boxes, i, len(srcs), s.name), det):
-                crop = head_crop(box, m.crop_size)
-                pending.append((crop_input(img, crop, m.crop_size), crop, (s.name, box, img.size)))
+                crop, cut = head_crop(box, img.size, m.crop_size)
+                pending.append((crop_input(img, crop, m.crop_size, cut), crop, (s.name, box, img.size)))
         except DataError as e:
             result.failed[s.name] = str(e)
             continue

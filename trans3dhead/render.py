@@ -18,7 +18,8 @@ __all__ = ['FLIP_YZ', 'GL_INSTALL_HINT', 'SUBPIXEL_TOL', 'perspective_projection
 # %% ../nbs/03_render.ipynb #8d03bbfe
 FLIP_YZ = np.diag([1., -1., -1., 1.])  # OpenGL camera <-> OpenCV camera (its own inverse)
 
-def perspective_projection(focal:float, size:tuple, principal:tuple|None=None, near:float=0.01, far:float=100.) -> np.ndarray:
+def perspective_projection(focal:float, size:tuple, principal:tuple|None=None, near:float=0.01,
+                           far:float=100.) -> np.ndarray:
     """DAD-3DHeads-style projection matrix [4,4]: OpenGL camera space -> pixels (bottom-left origin) after dividing by
     w. `size`=(W,H); `principal`=(cx,cy) in top-left pixel coordinates (default: image centre)."""
     W, H = size
@@ -91,11 +92,13 @@ class Lights:
     ambient: np.ndarray = None              # [3]
     specular: float = 0.0                   # k_s
     shininess: float = 20.0
+    gamma: float = 1.0                      # albedo decoded (^gamma) before shading, colour encoded (^1/gamma) after
     def __post_init__(self):
         self.directions = np.atleast_2d(np.asarray(self.directions, np.float64))
         self.colors = np.atleast_2d(np.asarray(self.colors, np.float64))
         if self.ambient is None: self.ambient = np.full(3, 0.3)
-        if len(self.directions) > 4: raise Trans3DHeadError(f"At most 4 lights are supported, got {len(self.directions)}.")
+        if len(self.directions) > 4:
+            raise Trans3DHeadError(f"At most 4 lights are supported, got {len(self.directions)}.")
 
 # %% ../nbs/03_render.ipynb #0b753848
 def front_light() -> Lights:
@@ -115,40 +118,43 @@ def vertex_normals(vertices:np.ndarray, faces:np.ndarray) -> np.ndarray:
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 # %% ../nbs/03_render.ipynb #050eb215
+_LIGHT = """uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
+uniform float spec; uniform float shin;
+void shade(vec3 n, vec3 view, out vec3 lit, out vec3 sp){
+  if (dot(n, view) < 0.0) n = -n;
+  lit = ambient; sp = vec3(0.0);
+  for (int i=0;i<n_lights;i++){ vec3 l = normalize(light_dir[i]); float d = max(dot(n,l),0.0);
+    lit += d*light_col[i];
+    if (d>0.0) sp += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
+  sp *= spec; }"""
+
+_ALBEDO = """uniform sampler2D tex; uniform float gamma;
+vec3 albedo(vec3 col, vec3 uvw){ vec4 t = texture(tex, uvw.xy); return pow(mix(col, t.rgb, t.a*uvw.z), vec3(gamma)); }
+vec4 encode(vec3 c, float a){ return vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0/gamma)), a); }"""
+
+# %% ../nbs/03_render.ipynb #529ce47b
 _VS = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
-in vec3 in_pos; in vec3 in_nrm; in vec3 in_col;
-out vec3 v_pos; out vec3 v_nrm; out vec3 v_col;
-void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v_col=in_col; gl_Position=pgl*c; }"""
+in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw;
+out vec3 v_pos; out vec3 v_nrm; out vec4 v_col; out vec3 v_uvw;
+void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v_col=in_col; v_uvw=in_uvw;
+  gl_Position=pgl*c; }"""
 
-_FS = """#version 330
-uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
-uniform float spec; uniform float shin;
-in vec3 v_pos; in vec3 v_nrm; in vec3 v_col; out vec4 f_col;
-void main(){
-  vec3 n = normalize(v_nrm); vec3 view = normalize(-v_pos);
-  if (dot(n, view) < 0.0) n = -n;
-  vec3 c = v_col*ambient; vec3 s = vec3(0.0);
-  for (int i=0;i<n_lights;i++){ vec3 l = normalize(light_dir[i]); float d = max(dot(n,l),0.0);
-    c += v_col*d*light_col[i];
-    if (d>0.0) s += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
-  f_col = vec4(clamp(c+spec*s,0.0,1.0),1.0); }"""
+_FS = "#version 330\n" + _LIGHT + _ALBEDO + """
+in vec3 v_pos; in vec3 v_nrm; in vec4 v_col; in vec3 v_uvw; out vec4 f_col;
+void main(){ vec3 lit; vec3 sp; shade(normalize(v_nrm), normalize(-v_pos), lit, sp);
+  f_col = encode(albedo(v_col.rgb, v_uvw)*lit + sp, v_col.a); }"""
 
-_VS_GOURAUD = """#version 330
+_VS_GOURAUD = "#version 330\n" + _LIGHT + """
 uniform mat4 mv; uniform mat4 pgl;
-uniform int n_lights; uniform vec3 light_dir[4]; uniform vec3 light_col[4]; uniform vec3 ambient;
-uniform float spec; uniform float shin;
-in vec3 in_pos; in vec3 in_nrm; in vec3 in_col; out vec3 v_col;
-void main(){ vec4 c4 = mv*vec4(in_pos,1.0); vec3 n = normalize(mat3(mv)*in_nrm); vec3 view = normalize(-c4.xyz);
-  if (dot(n, view) < 0.0) n = -n;
-  vec3 c = in_col*ambient; vec3 s = vec3(0.0);
-  for (int i=0;i<n_lights;i++){ vec3 l = normalize(light_dir[i]); float d = max(dot(n,l),0.0);
-    c += in_col*d*light_col[i];
-    if (d>0.0) s += pow(max(dot(n, normalize(l+view)),0.0), shin)*light_col[i]; }
-  v_col = clamp(c+spec*s,0.0,1.0); gl_Position = pgl*c4; }"""
+in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw; out vec4 v_col; out vec3 v_uvw; out vec3 v_lit;
+out vec3 v_sp;
+void main(){ vec4 c4 = mv*vec4(in_pos,1.0); shade(normalize(mat3(mv)*in_nrm), normalize(-c4.xyz), v_lit, v_sp);
+  v_col = in_col; v_uvw = in_uvw; gl_Position = pgl*c4; }"""
 
-_FS_GOURAUD = """#version 330
-in vec3 v_col; out vec4 f_col; void main(){ f_col = vec4(v_col, 1.0); }"""
+_FS_GOURAUD = "#version 330\n" + _ALBEDO + """
+in vec4 v_col; in vec3 v_uvw; in vec3 v_lit; in vec3 v_sp; out vec4 f_col;
+void main(){ f_col = encode(albedo(v_col.rgb, v_uvw)*v_lit + v_sp, v_col.a); }"""
 
 _VS_ID = """#version 330
 uniform mat4 mv; uniform mat4 pgl; in vec3 in_pos; flat out int vid;
@@ -157,6 +163,7 @@ void main(){ vid=gl_VertexID; gl_Position=pgl*mv*vec4(in_pos,1.0); gl_PointSize=
 _FS_ID = """#version 330
 flat in int vid; out int f_id; void main(){ f_id = vid; }"""
 
+# %% ../nbs/03_render.ipynb #ef207341
 @dataclass
 class RenderResult:
     "Rendering in original-image pixels (row 0 at the top)."
@@ -167,11 +174,12 @@ class RenderResult:
 
 # %% ../nbs/03_render.ipynb #e43d7067
 class MeshRenderer:
-    """Rasterises triangle meshes with per-vertex albedo in DAD-3DHeads' camera conventions (one GL context per
-    process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
+    """Rasterises triangle meshes with per-vertex albedo, optionally overlaid by an RGBA texture, in DAD-3DHeads'
+    camera conventions (one GL context per process); `shading`: 'pixel' (Phong) or 'vertex' (Gouraud, faster)."""
     def __init__(self, ctx=None, shading:str='pixel'):
         import moderngl   # GL only when a renderer is made (it needs EGL or a display)
-        if shading not in ('pixel', 'vertex'): raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
+        if shading not in ('pixel', 'vertex'):
+            raise Trans3DHeadError(f"shading must be 'pixel' or 'vertex', got {shading!r}.")
         self.ctx = ctx or get_context()
         self._mgl = moderngl
         vs, fs = (_VS, _FS) if shading == 'pixel' else (_VS_GOURAUD, _FS_GOURAUD)
@@ -199,14 +207,25 @@ class MeshRenderer:
         prog['mv'].write(np.asarray(mv, np.float32).T.tobytes())      # GL is column-major
         prog['pgl'].write(ndc_projection(proj, size).astype(np.float32).T.tobytes())
 
-    def _draw(self, vertices, faces, colors, mv, proj, size, lights, samples):
+    def _texture(self, texture):
+        "A GL texture of RGBA `texture` [h,w,4] uint8 (row 0 at t = 0; bilinear, clamped); None: transparent."
+        t = np.zeros((1, 1, 4), np.uint8) if texture is None else np.ascontiguousarray(texture, np.uint8)
+        if t.ndim != 3 or t.shape[2] != 4: raise Trans3DHeadError(f"texture must be RGBA [h,w,4], got {t.shape}.")
+        tex = self.ctx.texture((t.shape[1], t.shape[0]), 4, t.tobytes())
+        tex.repeat_x = tex.repeat_y = False
+        return tex
+
+    def _draw(self, vertices, faces, colors, mv, proj, size, lights, samples, uvw=None, texture=None):
         "Draw the shaded mesh; return the (resolved) framebuffer holding it in its bottom-left (W,H) viewport."
         W, H = size
         lights = lights or front_light()
         v = np.asarray(vertices, np.float32)
         f = np.ascontiguousarray(faces, np.int32)
         nrm = vertex_normals(v, f)
-        data = np.concatenate([v, nrm, np.asarray(colors, np.float32).reshape(len(v), 3)], 1)
+        uvw = np.zeros((len(v), 3), np.float32) if uvw is None else np.asarray(uvw, np.float32).reshape(len(v), 3)
+        col = np.asarray(colors, np.float32).reshape(len(v), -1)
+        if col.shape[1] == 3: col = np.concatenate([col, np.ones_like(col[:, :1])], 1)
+        data = np.concatenate([v, nrm, col, uvw], 1)
         p = self.prog
         self._set_camera(p, mv, proj, size)
         L = len(lights.directions)
@@ -220,9 +239,13 @@ class MeshRenderer:
         p['ambient'].value = tuple(map(float, lights.ambient))
         p['spec'].value = float(lights.specular)
         p['shin'].value = float(lights.shininess)
+        p['gamma'].value = float(lights.gamma)
         vbo = self.ctx.buffer(data.tobytes())
         ibo = self.ctx.buffer(f.tobytes())
-        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 3f', 'in_pos', 'in_nrm', 'in_col')], index_buffer=ibo)
+        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 4f 3f', 'in_pos', 'in_nrm', 'in_col', 'in_uvw')], index_buffer=ibo)
+        tex = self._texture(texture)
+        tex.use(0)
+        p['tex'].value = 0
         fb = self._fbo(size, samples)
         fb.use()
         fb.clear(0., 0., 0., 0., depth=1.0, viewport=(0, 0, W, H))
@@ -232,18 +255,22 @@ class MeshRenderer:
         vao.release()
         vbo.release()
         ibo.release()
+        tex.release()
         if samples > 1:
             rs = self._fbo(size, 0, 'resolve')
             self.ctx.copy_framebuffer(rs, fb)
             fb = rs
         return fb
 
-    def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> np.ndarray:
+    def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0,
+                    uvw=None, texture=None) -> np.ndarray:
         """Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of
-        model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1); camera `mv`, `proj` [4,4];
-        `size`=(W,H)."""
+        model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1; or [V,4]: the 4th is written as the
+        output alpha, e.g. to tell meshes apart); camera `mv`, `proj` [4,4]; `size`=(W,H). Optional `texture` RGBA
+        [h,w,4] uint8 at per-vertex `uvw` [V,3] (texture coordinates u, v in 0..1, v = 0 at row 0; weight w):
+        albedo = mix(colour, texel rgb, texel alpha · w)."""
         W, H = size = (int(size[0]), int(size[1]))
-        fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
+        fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples, uvw, texture)
         return np.frombuffer(fb.read(viewport=(0, 0, W, H), components=4), np.uint8).reshape(H, W, 4)[::-1]
 
     def render(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> RenderResult:
@@ -252,8 +279,9 @@ class MeshRenderer:
         W, H = size = (int(size[0]), int(size[1]))
         fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples)
         vp = (0, 0, W, H)
-        rgba = np.frombuffer(fb.read(viewport=vp, components=4), np.uint8).reshape(H, W, 4)[::-1].astype(np.float32) / 255
-        zb = np.frombuffer(fb.read(viewport=vp, attachment=-1, components=1, dtype='f4'), np.float32).reshape(H, W)[::-1]
+        rgba = np.frombuffer(fb.read(viewport=vp, components=4), np.uint8).reshape(H, W, 4)[::-1] / np.float32(255)
+        zb = fb.read(viewport=vp, attachment=-1, components=1, dtype='f4')
+        zb = np.frombuffer(zb, np.float32).reshape(H, W)[::-1]
         return RenderResult(image=rgba[..., :3], alpha=rgba[..., 3], mask=rgba[..., 3] > 0,
                             depth=depth_from_buffer(zb, proj, size))
 
@@ -270,7 +298,8 @@ class MeshRenderer:
         fb.clear(-1., 0., 0., 0., viewport=(0, 0, W, H))
         self.ctx.disable(self._mgl.DEPTH_TEST)
         vao.render(self._mgl.POINTS)
-        ids = np.frombuffer(fb.read(viewport=(0, 0, W, H), components=1, dtype='i4'), np.int32).reshape(H, W)[::-1].copy()
+        ids = fb.read(viewport=(0, 0, W, H), components=1, dtype='i4')
+        ids = np.frombuffer(ids, np.int32).reshape(H, W)[::-1].copy()
         vao.release()
         vbo.release()
         return ids
@@ -297,9 +326,11 @@ def projection_agreement(renderer:MeshRenderer, vertices, mv, proj, size, projec
     return float(err.max()) if len(err) else np.inf, len(rows)
 
 # %% ../nbs/03_render.ipynb #a42b75e8
-def visible_mask_coverage(result:RenderResult, vertices, mv, proj, project=project_points, tol:float=1e-3, counts:bool=False):
+def visible_mask_coverage(result:RenderResult, vertices, mv, proj, project=project_points, tol:float=1e-3,
+                          counts:bool=False):
     """Fraction of the vertices inside the image and not hidden whose pixel is in `result.mask`. Hidden: deeper than
-    the farthest surface seen in the pixel's 3×3 neighbourhood (+`tol`·depth); a vertex with no surface around counts as visible. `counts`: return (covered, visible) instead."""
+    the farthest surface seen in the pixel's 3×3 neighbourhood (+`tol`·depth); a vertex with no surface around
+    counts as visible. `counts`: return (covered, visible) instead."""
     H, W = result.mask.shape
     xy = project(vertices, mv, proj, H)
     ij = np.floor(xy).astype(int)

@@ -4,27 +4,28 @@
 
 # %% ../nbs/04_synth.ipynb #525428bd
 from __future__ import annotations
-import os, json, shutil, struct, types, zlib, multiprocessing as mp
+import os, io, json, shutil, struct, types, zlib, multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import sys
-from matplotlib.path import Path as MPath
 from tqdm.auto import tqdm
 from .default_head import find_flame_dir
 from PIL import Image, ImageDraw, ImageFilter
 from .errors import Trans3DHeadError, ConfigError
-from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera,
-                                project_points)
+from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera, vertex_normals,
+                                project_points, camera_depth)
 
 # %% auto #0
-__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SKIN_PALETTE', 'HAIR_COLORS', 'SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT',
-           'sample_pose', 'pose_category', 'sample_flame_params', 'smooth_vertex_values', 'head_regions', 'skin_albedo',
-           'sample_lights', 'gaussian_kernel3', 'random_background', 'random_occluder', 'degrade', 'euler_rotation',
-           'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy', 'HeadModel', 'load_head_model', 'SynthItem',
-           'item_rng', 'sample_item_params', 'render_item', 'annotation_dict', 'png_bytes', 'item_id', 'write_item',
-           'get_head', 'render_block', 'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth',
-           'main']
+__all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS',
+           'LIP_TINT', 'BROW_P', 'BODY_RINGS', 'SPLITS', 'CHUNK', 'BODY_ALPHA', 'MARKER', 'GT_SPLIT', 'sample_pose',
+           'pose_category', 'sample_flame_params', 'head_regions', 'sample_skin_tone', 'hair_weight', 'skin_albedo',
+           'catmull_rom', 'paint_eyes', 'paint_skin', 'face_texture', 'sample_body', 'sample_lights',
+           'gaussian_kernel3', 'value_noise', 'random_background', 'random_occluder', 'draw_glasses', 'degrade',
+           'camera_effects', 'euler_rotation', 'sample_image_size', 'sample_camera', 'head_bbox', 'lbs_numpy',
+           'HeadModel', 'load_head_model', 'SynthItem', 'item_rng', 'sample_item_params', 'item_meshes', 'render_item',
+           'annotation_dict', 'annotation_json', 'png_bytes', 'item_id', 'write_item', 'get_head', 'render_block',
+           'worker_pool', 'synth_blocks', 'generate_synthheads', 'check_item', 'show_synth', 'main']
 
 # %% ../nbs/04_synth.ipynb #7e3699e0
 POSE_LIMITS = np.array([100., 60., 45.])     # |yaw|, |pitch|, |roll| at most (degrees)
@@ -49,15 +50,19 @@ def pose_category(euler) -> str:
     return 'front' if (a <= FRONT_MAX).all() else 'sided'
 
 # %% ../nbs/04_synth.ipynb #cbf35623
+SHAPE_SIGMA = 0.6 * np.linspace(1.0, 0.3, 100) * np.where(np.arange(100) < 20, 1., 0.5)   # the first 100 shape coefs
+
 def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
     """(params [layout.n] float32 for `FlameLayer` with identity rotation, zero translation and scale; `expression`
     flag)."""
     p = np.zeros(layout.n, np.float32)
     sh = np.arange(layout.shape.start, layout.shape.stop)[:100]
-    p[sh] = rng.normal(0, 1, len(sh)) * np.linspace(1.0, 0.3, len(sh))
+    p[sh] = rng.normal(0, 1, len(sh)) * SHAPE_SIGMA[:len(sh)]
     ex = np.arange(layout.expression.start, layout.expression.stop)
-    if rng.random() < 0.35: p[ex[:10]] = rng.normal(0, 0.2, min(10, len(ex)))
-    else: p[ex[:20]] = rng.normal(0, 1, min(20, len(ex))) * rng.uniform(0.5, 1.5)
+    if rng.random() < 0.35: p[ex[:10]] = rng.normal(0, 0.2, len(ex[:10]))
+    else:
+        p[ex[:10]] = np.clip(rng.normal(0, 1, len(ex[:10])) * rng.uniform(0.5, 1.2), -2, 2)
+        p[ex[10:20]] = rng.normal(0, 0.3, len(ex[10:20]))
     jaw = np.arange(layout.jaw.start, layout.jaw.stop)
     if len(jaw) == 3 and rng.random() < 0.5:
         p[jaw] = [rng.uniform(0, 0.35), rng.normal(0, 0.03), rng.normal(0, 0.03)]
@@ -66,144 +71,294 @@ def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
     return p, expressive
 
 # %% ../nbs/04_synth.ipynb #ea2d4a9d
-def smooth_vertex_values(w:np.ndarray, faces:np.ndarray, iters:int=2) -> np.ndarray:
-    "Average per-vertex values [V] or [V,C] over incident faces, `iters` times (a cheap mesh blur)."
-    f = np.asarray(faces)
-    w = np.asarray(w, np.float64)
-    cnt = np.bincount(f.ravel(), minlength=len(w)).clip(1)
-    for _ in range(iters):
-        fa = w[f].mean(1)
-        w = np.bincount(f.ravel(), np.repeat(fa, 3), minlength=len(w)) / cnt
-    return w
+TEX_SIZE = 256          # texels per side of the face texture
 
-# %% ../nbs/04_synth.ipynb #72ebe12b
-def _dist_to_polyline(xy, line):
-    d = np.full(len(xy), np.inf)
-    for a, b in zip(line[:-1], line[1:]):
-        ab = b - a
-        t = np.clip(((xy - a) @ ab) / max(ab @ ab, 1e-12), 0, 1)
-        d = np.minimum(d, np.linalg.norm(xy - (a + t[:, None] * ab), axis=1))
-    return d
-
-def head_regions(template:np.ndarray, lmk68:np.ndarray, faces:np.ndarray, face_idx:np.ndarray) -> dict:
-    """Soft region weights [V] in 0..1 ('eyes','iris','lips','brows') and 'hair_height' [V] (model units above the
-    brows; -inf on the face) of a template [V,3] with landmarks [68,3], model space."""
+def head_regions(template:np.ndarray, lmk68:np.ndarray, face_idx:np.ndarray) -> dict:
+    """Of a template [V,3] with landmarks [68,3] (model space, x right, y up, z forward): 'uvw' [V,3] (the frontal
+    texture coordinates u, v in 0..1 and the texture weight w: 1 in front of the face, 0 behind), 'marks' [68,2] (the
+    landmarks in texture pixels), 'lmk_vertex' [68] (the nearest vertices), 'hair_height' [V] (model units above
+    the brows, plus half the depth behind them; -inf on the face), 'iod'."""
     v = np.asarray(template, np.float64)
     l = np.asarray(lmk68, np.float64)
-    xy, iod = v[:, :2], np.linalg.norm(l[36] - l[45])
-    front = v[:, 2] > l[36:48, 2].min() - 0.25 * iod
-    eyes = np.zeros(len(v))
-    iris = np.zeros(len(v))
-    for idx in (range(36, 42), range(42, 48)):
-        poly = l[list(idx), :2]
-        inside = MPath(poly).contains_points(xy) & front
-        eyes[inside] = 1
-        c = poly.mean(0)
-        r = 0.28 * np.linalg.norm(poly[0] - poly[3])
-        iris[inside & (np.linalg.norm(xy - c, axis=1) < r)] = 1
-    lips = (MPath(l[48:60, :2]).contains_points(xy) & (v[:, 2] > l[48:60, 2].min() - 0.15 * iod)).astype(float)
-    bd = np.minimum(_dist_to_polyline(xy, l[17:22, :2]), _dist_to_polyline(xy, l[22:27, :2]))
-    brows = ((bd < 0.08 * iod) & (v[:, 2] > l[17:27, 2].min() - 0.2 * iod)).astype(float)
+    iod = np.linalg.norm(l[36] - l[45])
+    c, side = (l[:, :2].min(0) + l[:, :2].max(0)) / 2, 2.4 * iod
+    uv = lambda xy: np.stack([(xy[:, 0] - c[0]) / side + 0.5, 0.5 - (xy[:, 1] - c[1]) / side], 1)
+    w = np.clip((v[:, 2] - l[[0, 16], 2].mean()) / (0.2 * iod), 0, 1)
     in_face = np.zeros(len(v), bool)
     in_face[np.asarray(face_idx)] = True
-    hair_h = np.where(in_face & (v[:, 2] > l[17:27, 2].min() - 0.1 * iod), -np.inf, v[:, 1] - l[17:27, 1].max())
-    return dict(eyes=smooth_vertex_values(eyes, faces, 1), iris=smooth_vertex_values(iris, faces, 1),
-                lips=smooth_vertex_values(lips, faces, 2), brows=smooth_vertex_values(brows, faces, 2),
-                hair_height=hair_h, iod=float(iod))
+    above = v[:, 1] - l[17:27, 1].max() + 0.5 * (l[17:27, 2].max() - v[:, 2])     # the hairline falls towards the nape
+    hair_h = np.where(in_face & (v[:, 2] > l[17:27, 2].min() - 0.1 * iod), -np.inf, above)
+    return dict(uvw=np.concatenate([uv(v[:, :2]), w[:, None]], 1).astype(np.float32),
+                marks=uv(l[:, :2]) * TEX_SIZE, hair_height=hair_h, iod=float(iod),
+                lmk_vertex=np.linalg.norm(v[None] - l[:, None], axis=-1).argmin(1))
 
-# %% ../nbs/04_synth.ipynb #2d3c7414
+# %% ../nbs/04_synth.ipynb #72ebe12b
 SKIN_PALETTE = np.array([[0.96, 0.82, 0.72], [0.88, 0.68, 0.55], [0.76, 0.55, 0.40], [0.60, 0.41, 0.28],
                          [0.42, 0.28, 0.19], [0.27, 0.18, 0.12]])   # sRGB, light -> dark
 
 HAIR_COLORS = np.array([[0.05, 0.04, 0.03], [0.18, 0.11, 0.06], [0.35, 0.22, 0.12], [0.70, 0.55, 0.35],
                         [0.55, 0.20, 0.08], [0.55, 0.55, 0.55]])
 
-def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict) -> np.ndarray:
-    "Per-vertex albedo [V,3] in 0..1: random skin tone with low-frequency variation, brows, lips, eyes, optional hair."
-    v = np.asarray(vertices, np.float64)
-    n = len(v)
+def sample_skin_tone(rng:np.random.Generator) -> np.ndarray:
+    "A skin albedo [3] (sRGB 0..1): a point on `SKIN_PALETTE`'s light-to-dark line, ±8 % per channel."
     t = rng.uniform(0, len(SKIN_PALETTE) - 1)
     i = int(min(t, len(SKIN_PALETTE) - 2))
-    tone = SKIN_PALETTE[i] + (t - i) * (SKIN_PALETTE[i + 1] - SKIN_PALETTE[i])
-    tone = tone * rng.uniform(0.92, 1.08, 3)
+    return (SKIN_PALETTE[i] + (t - i) * (SKIN_PALETTE[i + 1] - SKIN_PALETTE[i])) * rng.uniform(0.92, 1.08, 3)
+
+# %% ../nbs/04_synth.ipynb #d17c8ca2
+def hair_weight(rng:np.random.Generator, regions:dict) -> tuple:
+    """(hair [V] in 0..1, lift [V] in 0..1) on the scalp, or zeros (bald, 20 %): a soft step at a hairline
+    U(0.2, 0.8)·IOD above the brows (`regions['hair_height']`), and a softer step half an IOD higher (hair volume)."""
+    hh, iod = regions['hair_height'], regions['iod']
+    if rng.random() >= 0.8: return np.zeros(len(hh)), np.zeros(len(hh))
+    thr = rng.uniform(0.2, 0.8) * iod
+    step = lambda t, soft: 1 / (1 + np.exp(-np.clip((hh - t) / (soft * iod), -50, 50)))
+    return step(thr, 0.05), step(thr + 0.5 * iod, 0.25)
+
+# %% ../nbs/04_synth.ipynb #6426f952
+def skin_albedo(rng:np.random.Generator, vertices:np.ndarray, regions:dict, tone=None, hair=None) -> np.ndarray:
+    """Per-vertex albedo [V,3] in 0..1: skin `tone` [3] (default: `sample_skin_tone`) with low-frequency variation,
+    and a mottled hair colour where `hair` [V] (default: from `hair_weight`)."""
+    v = np.asarray(vertices, np.float64)
+    tone = sample_skin_tone(rng) if tone is None else np.asarray(tone)
+    hair = hair_weight(rng, regions)[0] if hair is None else hair
     k = rng.normal(0, 25, (3, 3))
     ph = rng.uniform(0, 2 * np.pi, 3)
-    var = 1 + 0.05 * np.sin(v @ k.T + ph).sum(1) / 3 + rng.normal(0, 0.01, n)
+    var = 1 + 0.05 * np.sin(v @ k.T + ph).sum(1) / 3 + rng.normal(0, 0.01, len(v))
     c = tone[None] * var[:, None]
-    def mix(c, w, col): return c + np.asarray(w)[:, None] * (col - c)
-    c = mix(c, regions['brows'] * rng.uniform(0.6, 1.0), tone * rng.uniform(0.2, 0.55))
-    c = mix(c, regions['lips'] * rng.uniform(0.6, 1.0), tone * np.array([0.85, 0.55, 0.55]) * rng.uniform(0.7, 1.0))
-    c = mix(c, regions['eyes'], np.array([0.85, 0.82, 0.78]) * rng.uniform(0.7, 1.0))
-    iris = rng.choice([[0.25, 0.15, 0.08], [0.1, 0.07, 0.05], [0.25, 0.35, 0.5], [0.3, 0.35, 0.2]])
-    c = mix(c, regions['iris'], np.asarray(iris))
-    if rng.random() < 0.75:
-        hh = regions['hair_height']
-        thr = rng.uniform(0.0, 0.5) * regions['iod']
-        w = 1 / (1 + np.exp(-np.clip((hh - thr) / (0.05 * regions['iod']), -50, 50)))
-        c = mix(c, w, HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2))
-    return np.clip(c, 0, 1).astype(np.float32)
+    hc = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2) * rng.uniform(0.8, 1.2, (len(v), 1))
+    return np.clip(c + hair[:, None] * (hc - c), 0, 1).astype(np.float32)
+
+# %% ../nbs/04_synth.ipynb #2d3c7414
+def catmull_rom(points:np.ndarray, n:int=6, closed:bool=False) -> np.ndarray:
+    "A smooth curve [M,2] through `points` [P,2] (uniform Catmull-Rom, `n` samples per segment)."
+    p = np.asarray(points, np.float64)
+    p = np.concatenate([p[-1:], p, p[:2]]) if closed else np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]])
+    t = np.linspace(0, 1, n, endpoint=False)[:, None, None]
+    a, b, c, d = p[:-3], p[1:-2], p[2:-1], p[3:]
+    seg = 0.5 * (2 * b + t * (c - a) + t**2 * (2 * a - 5 * b + 4 * c - d) + t**3 * (3 * b - a - 3 * c + d))
+    out = seg.transpose(1, 0, 2).reshape(-1, 2)
+    return out if closed else np.concatenate([out, p[-2:-1]])
+
+# %% ../nbs/04_synth.ipynb #aebc5538
+def _rgba(c, a=1.) -> tuple: return tuple(int(x) for x in np.clip(np.append(c, a), 0, 1) * 255 + 0.5)
+
+# %% ../nbs/04_synth.ipynb #0414e7ad
+def _paint(img:Image.Image, fill, mask:Image.Image):
+    "Paste `fill` (a colour or an image of `img`'s size) into `img` through 'L' `mask`, within the mask's bounding box."
+    box = mask.getbbox()
+    if box: img.paste(fill if isinstance(fill, tuple) else fill.crop(box), box, mask.crop(box))
+
+# %% ../nbs/04_synth.ipynb #723293ae
+def _line(d, pts, col, width): d.line([tuple(p) for p in catmull_rom(pts, 6)], fill=col, width=max(1, int(width)),
+                                      joint='curve')
+
+# %% ../nbs/04_synth.ipynb #8d8c8d52
+IRIS_COLORS = np.array([[0.22, 0.12, 0.06], [0.10, 0.06, 0.04], [0.25, 0.35, 0.48], [0.28, 0.32, 0.18],
+                        [0.32, 0.32, 0.30]])
+
+def paint_eyes(img:Image.Image, marks:np.ndarray, rng:np.random.Generator, tone:np.ndarray):
+    """Paint both eyes into the RGBA texture `img` at landmark pixels `marks` [68,2]: sclera inside the eye contour,
+    iris and pupil (one gaze for both) clipped to it, a dark upper lid and lash line flicking outwards, a softer lower
+    lid, a lid crease."""
+    layer, mask = img.copy(), Image.new('L', img.size, 0)
+    dm, di = ImageDraw.Draw(mask), ImageDraw.Draw(layer)
+    gaze = rng.uniform(-1, 1, 2) * [0.12, 0.06]
+    iris_c, r_iris = IRIS_COLORS[rng.integers(len(IRIS_COLORS))] * rng.uniform(0.7, 1.1), rng.uniform(0.19, 0.23)
+    sclera, lash = rng.uniform(0.78, 0.95) * np.array([1., 0.97, 0.93]), rng.uniform(0.02, 0.12, 3)
+    eyes = marks[36:42], marks[42:48]
+    for e in eyes:
+        contour = [tuple(p) for p in catmull_rom(e, 6, closed=True)]
+        di.polygon(contour, fill=_rgba(sclera))
+        dm.polygon(contour, fill=255)
+        c, r = e.mean(0) + gaze * np.linalg.norm(e[0] - e[3]), r_iris * np.linalg.norm(e[0] - e[3])
+        di.ellipse([*(c - r), *(c + r)], fill=_rgba(iris_c), outline=_rgba(iris_c * 0.4), width=max(1, int(0.15 * r)))
+        di.ellipse([*(c - 0.42 * r), *(c + 0.42 * r)], fill=_rgba(np.full(3, 0.03)))
+    _paint(img, layer, mask)
+    d, lash_w = ImageDraw.Draw(img), rng.uniform(0.06, 0.11)
+    for e, (i_in, i_out) in zip(eyes, ((3, 0), (0, 3))):                  # 36 and 45 are the outer corners
+        w = np.linalg.norm(e[0] - e[3])
+        flick = e[i_out] + (e[i_out] - e[i_in]) / w * 0.08 * w + [0, -0.04 * w]
+        upper = np.concatenate([[flick], e[:4]]) if i_out == 0 else np.concatenate([e[:4], [flick]])
+        _line(d, e[:4] + [0, -0.22 * w], _rgba(tone * 0.6, 0.45), 0.04 * w)          # crease
+        _line(d, e[[3, 4, 5, 0]], _rgba(tone * 0.45, 0.6), 0.04 * w)                  # lower lid
+        _line(d, upper, _rgba(lash), max(2, lash_w * w))                               # upper lid and lashes
+
+# %% ../nbs/04_synth.ipynb #4d533527
+def paint_skin(img:Image.Image, m:np.ndarray, rng:np.random.Generator, tone:np.ndarray):
+    """Paint skin detail into the RGBA texture `img` at landmark pixels `m` [68,2]: darker eye sockets (15 %: coloured
+    eye shadow), blush on the cheeks (30 %), freckles (10 %), stubble or a beard around mouth and chin (15 %)."""
+    T, eye_w = img.size[0], np.linalg.norm(m[36] - m[39])
+    soft = lambda mask: mask.filter(ImageFilter.BoxBlur(1)).resize((T, T), Image.BILINEAR)
+    shade = Image.new('L', (T // 8, T // 8), 0)                          # drawn small, blurred by up-sampling
+    for e, br in ((m[36:42], m[17:22]), (m[42:48], m[22:27])):
+        c, r = (e.mean(0) + br.mean(0)) / 16, np.array([0.75, 0.55]) * eye_w / 8
+        ImageDraw.Draw(shade).ellipse([*(c - r), *(c + r)], fill=int(rng.uniform(60, 160)))
+    _paint(img, _rgba(tone * 0.55 if rng.random() < 0.85 else rng.uniform(0.1, 0.7, 3)), soft(shade))
+    if rng.random() < 0.3:
+        blush = Image.new('L', (T // 8, T // 8), 0)
+        for a in (2, 14):
+            c, r = (m[a] + 2 * m[30]) / 24, 0.6 * eye_w / 8
+            ImageDraw.Draw(blush).ellipse([c[0] - r, c[1] - r, c[0] + r, c[1] + r], fill=int(rng.uniform(40, 120)))
+        _paint(img, _rgba(tone * [1.0, 0.6, 0.6]), soft(blush))
+    if rng.random() < 0.1:
+        d, lo, hi = ImageDraw.Draw(img), m[[1, 29]].min(0), m[[15, 33]].max(0)       # across nose and cheeks
+        for p in rng.uniform(lo, hi, (int(rng.integers(20, 80)), 2)):
+            d.ellipse([*(p - 0.03 * eye_w), *(p + 0.03 * eye_w)], fill=_rgba(tone * 0.7, rng.uniform(0.3, 0.7)))
+    if rng.random() < 0.15:
+        beard = np.concatenate([m[4:13], m[[54, 53, 52, 51, 50, 49, 48]] + [0, -0.15 * eye_w]])
+        mask = Image.new('L', img.size, 0)
+        ImageDraw.Draw(mask).polygon([tuple(p) for p in beard], fill=int(rng.uniform(60, 220)))
+        mask = mask.filter(ImageFilter.BoxBlur(float(0.15 * eye_w)))
+        _paint(img, _rgba(HAIR_COLORS[rng.integers(3)]), mask)
+
+# %% ../nbs/04_synth.ipynb #f39d1046
+LIP_TINT = np.array([0.82, 0.52, 0.52])      # lip albedo / skin albedo
+
+BROW_P = np.array([0.35, 0.3, 0.15, 0.05, 0.05, 0.1])   # brow colour: probabilities of the `HAIR_COLORS`, dark first
+
+def face_texture(rng:np.random.Generator, marks:np.ndarray, tone:np.ndarray, scale:int=1) -> np.ndarray:
+    """The face's RGBA texture [TEX_SIZE,TEX_SIZE,4] uint8 (transparent where skin) painted at landmark pixels `marks`
+    [68,2] for skin `tone` [3]: skin detail (`paint_skin`), eyes (`paint_eyes`), brows, lips with a dark mouth line,
+    nostrils. Drawn at `scale`× and reduced (2: anti-aliased, 2.3× slower; the renderer samples it bilinearly)."""
+    m, T = np.asarray(marks, np.float64) * scale, TEX_SIZE * scale
+    img = Image.new('RGBA', (T, T), _rgba(tone, 0.))                   # transparent texels keep the skin colour
+    eye_w = np.linalg.norm(m[36] - m[39])
+    paint_skin(img, m, rng, tone)
+    d = ImageDraw.Draw(img)
+    lip = tone * LIP_TINT * rng.uniform(0.75, 1.0)
+    if rng.random() > 0.85: lip = rng.uniform([0.5, 0, 0.1], [0.9, 0.2, 0.4])           # lipstick
+    d.polygon([tuple(p) for p in catmull_rom(m[48:60], 6, closed=True)], fill=_rgba(lip, rng.uniform(0.6, 0.95)))
+    _line(d, m[[48, 60, 61, 62, 63, 64, 54]], _rgba(tone * 0.2), 0.06 * eye_w)
+    d.polygon([tuple(p) for p in m[60:68]], fill=_rgba(tone * 0.15))
+    for a, b in ((31, 32), (35, 34)):                                        # nostrils
+        c, r = (2 * m[a] + m[b]) / 3 + [0, -0.1 * eye_w], np.linalg.norm(m[a] - m[b]) * np.array([0.45, 0.28])
+        d.ellipse([*(c - r), *(c + r)], fill=_rgba(tone * 0.3, 0.7))
+    brow_c = HAIR_COLORS[rng.choice(len(HAIR_COLORS), p=BROW_P)] * rng.uniform(0.4, 0.8)
+    thick = rng.uniform(0.7, 1.3)
+    for b in (m[17:22], m[26:21:-1]):                                        # outer -> inner
+        top = catmull_rom(b, 4)
+        t = np.linspace(0.12, 0.3, len(top))[:, None] * thick * eye_w
+        d.polygon([tuple(p) for p in np.concatenate([top, (top + [0, 1] * t)[::-1]])],
+                  fill=_rgba(brow_c, rng.uniform(0.6, 0.95)))
+    paint_eyes(img, m, rng, tone)
+    return np.asarray(img.reduce(scale))
+
+# %% ../nbs/04_synth.ipynb #cb9162ba
+BODY_RINGS = np.array([  # y, half-width, half-depth, centre z, superellipse exponent; model units from the root joint
+    [0.026, 0.056, 0.053, 0.013, 2], [-0.064, 0.056, 0.053, 0.013, 2], [-0.094, 0.07, 0.06, 0.008, 2.2],
+    [-0.124, 0.14, 0.085, 0.003, 2.6], [-0.154, 0.19, 0.10, 0.003, 3], [-0.194, 0.21, 0.11, 0.003, 3],
+    [-0.544, 0.20, 0.11, 0.003, 3]])
+
+def sample_body(rng:np.random.Generator, tone:np.ndarray, n:int=24) -> tuple:
+    """A neck and shoulders (vertices [Vb,3] relative to the head's root joint, model axes; faces [Fb,3]; albedo
+    [Vb,3]): elliptic-to-boxy rings through `BODY_RINGS` (1 cm apart down to the chest) with random widths, skin
+    above a random round or V neckline, one clothing colour below."""
+    y = np.concatenate([np.linspace(BODY_RINGS[0, 0], BODY_RINGS[-2, 0], 23), BODY_RINGS[-1:, 0]])
+    r = np.stack([np.interp(-y, -BODY_RINGS[:, 0], BODY_RINGS[:, k]) for k in range(5)], 1)
+    r[:, 1:3] *= np.where(y[:, None] > -0.09, rng.uniform(0.9, 1.1), rng.uniform(0.85, 1.15, 2))
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    c, s, e = np.cos(t)[None], np.sin(t)[None], 2 / r[:, 4:5]
+    x, z = r[:, 1:2] * np.sign(c) * np.abs(c)**e, r[:, 3:4] + r[:, 2:3] * np.sign(s) * np.abs(s)**e
+    v = np.stack([x, np.broadcast_to(r[:, :1], x.shape), z], -1).reshape(-1, 3)
+    k = np.arange(len(r) - 1)[:, None] * n + np.arange(n)[None]
+    k1 = k - np.arange(n)[None] + (np.arange(n)[None] + 1) % n
+    f = np.concatenate([np.stack([k, k + n, k1], -1), np.stack([k1, k + n, k1 + n], -1)]).reshape(-1, 3)
+    vee = rng.uniform(0, 0.08) * (rng.random() < 0.3) * np.clip(1 - np.abs(v[:, 0]) / 0.1, 0, 1) * (v[:, 2] > 0)
+    cloth = rng.uniform(0.05, 0.9, 3) * rng.uniform(0.3, 1.0)
+    col = np.where((v[:, 1] < -0.094 - rng.uniform(0, 0.05) - vee)[:, None], cloth, tone * rng.uniform(0.9, 1.0))
+    return v, f.astype(np.int32), np.clip(col, 0, 1).astype(np.float32)
 
 # %% ../nbs/04_synth.ipynb #b7534b8e
-def sample_lights(rng:np.random.Generator) -> tuple:
-    "(`Lights` in OpenCV camera space, `standard_light` flag)."
+def sample_lights(rng:np.random.Generator, facing=None) -> tuple:
+    """(`Lights` in OpenCV camera space, shading in linear light (γ 2.2), `standard_light` flag). `facing` [3]: the
+    face's normal in camera space; the lights are then scaled so that its irradiance is 0.8-1.3 (auto-exposure)."""
     n = int(rng.choice([1, 2, 3], p=[0.5, 0.3, 0.2]))
     d = np.stack([rng.uniform(-1, 1, n), rng.uniform(-1, 0.6, n), -rng.uniform(0.15, 1.0, n)], 1)
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     temp = rng.normal(0, 0.08, (n, 1)) * np.array([[1., 0., -1.]])
-    cols = (1 + temp + rng.normal(0, 0.03, (n, 3))) * rng.uniform(0.35, 0.8, (n, 1)) / np.sqrt(n)
+    cols = np.clip((1 + temp + rng.normal(0, 0.03, (n, 3))) * rng.uniform(0.35, 0.8, (n, 1)) / np.sqrt(n), 0, 2)
     amb = rng.uniform(0.15, 0.5)
-    lights = Lights(d, np.clip(cols, 0, 2), ambient=np.full(3, amb) * (1 + rng.normal(0, 0.03, 3)),
+    amb3 = np.full(3, amb) * (1 + rng.normal(0, 0.03, 3))
+    gain = rng.uniform(0.8, 1.3)
+    if facing is not None: gain /= amb3.mean() + (cols.mean(1) * np.maximum(d @ np.asarray(facing), 0)).sum()
+    lights = Lights(d, cols * gain, ambient=amb3 * gain, gamma=2.2,
                     specular=float(rng.uniform(0, 0.25) * (rng.random() < 0.6)), shininess=float(rng.uniform(8, 40)))
     standard = bool(n == 1 and -d[0, 2] > np.cos(np.radians(45)) and amb >= 0.25 and np.abs(temp).max() < 0.1)
     return lights, standard
 
-# %% ../nbs/04_synth.ipynb #c0f4263c
-def _rand_color(rng, lo=0., hi=1.): return tuple(int(x) for x in rng.uniform(lo, hi, 3) * 255)
+# %% ../nbs/04_synth.ipynb #e8348181
+def _rand_color(rng) -> tuple:
+    "A random RGB colour, mostly muted as in photographs: a grey level mixed with a random hue by saturation U(0,1)²."
+    hue = rng.uniform(0, 1, 3)
+    s = rng.uniform(0, 1)**2
+    return tuple(int(x) for x in rng.uniform(0.08, 0.92) * (1 - s + s * hue / hue.max()) * 255)
 
+# %% ../nbs/04_synth.ipynb #27437601
 def gaussian_kernel3(sigma:float) -> ImageFilter.BoxBlur:
     """A 3-tap Gaussian blur of standard deviation `sigma` px per axis (≤ ~0.8: the truncated tails are < 2 %), as PIL's
     separable box blur with fractional radius w = exp(-1/(2σ²)): taps [w, 1, w]/(1+2w) in x then y (C, cheap)."""
     return ImageFilter.BoxBlur(float(np.exp(-0.5 / sigma**2)))
 
+# %% ../nbs/04_synth.ipynb #8e81a168
+def value_noise(rng:np.random.Generator, size:tuple, octaves:int=5, falloff:float=0.6, base:int=96) -> Image.Image:
+    """Fractal value noise 'L' image of `size`=(W,H): random grids of 2, 4, ... 2^octaves cells up-sampled to a
+    `base`² canvas, weighted `falloff`^k, normalised to 0..255, then up-sampled to `size` (bicubic)."""
+    acc = np.zeros((base, base), np.float32)
+    for k in range(octaves):
+        g = rng.uniform(0, 255, (2 << k, 2 << k)).astype(np.uint8)
+        acc += falloff**k * np.asarray(Image.fromarray(g).resize((base, base), Image.BICUBIC), np.float32)
+    acc = (acc - acc.min()) / max(float(np.ptp(acc)), 1e-6) * 255
+    return Image.fromarray(acc.astype(np.uint8)).resize(size, Image.BICUBIC)
+
 # %% ../nbs/04_synth.ipynb #59363457
 def random_background(rng:np.random.Generator, size:tuple) -> Image.Image:
-    "A procedural RGB background of `size`=(W,H): gradient, smooth noise or stripes, plus clutter shapes."
-    W, H = size
-    kind = rng.integers(3)
-    if kind == 0:                                  # linear gradient: t on a coarse grid, up-sampled, colours by LUT
-        a, b = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-        ang = rng.uniform(0, 2 * np.pi)
-        yy, xx = np.mgrid[0:17, 0:17] / 16 * (np.array([H, W]) / max(W, H))[:, None, None]
-        t = (np.cos(ang) * xx + np.sin(ang) * yy)
-        t = (t - t.min()) / max(np.ptp(t), 1e-6)
-        g = Image.fromarray((t * 255 + 0.5).astype(np.uint8)).resize((W, H), Image.BILINEAR)
-        lut = np.linspace(a, b, 256) * 255 + 0.5              # [256,3]
+    """A procedural RGB background of `size`=(W,H) in muted colours: a gradient, textured fractal noise, a 'room' (wall,
+    frames, panels) or stripes; 0-10 clutter shapes; defocus blur (50 %)."""
+    (W, H), kind = size, rng.choice(4, p=[0.2, 0.35, 0.3, 0.15])
+    if kind < 2:                                   # gradient or texture: a grey ramp coloured by a two-colour LUT
+        if kind == 0:                              # t on a coarse grid, up-sampled
+            ang = rng.uniform(0, 2 * np.pi)
+            yy, xx = np.mgrid[0:17, 0:17] / 16 * (np.array([H, W]) / max(W, H))[:, None, None]
+            t = np.cos(ang) * xx + np.sin(ang) * yy
+            g = Image.fromarray(((t - t.min()) / max(np.ptp(t), 1e-6) * 255 + 0.5).astype(np.uint8)).resize((W, H))
+        else: g = value_noise(rng, (W, H), falloff=rng.uniform(0.4, 0.9))
+        lut = np.linspace(_rand_color(rng), _rand_color(rng), 256) + 0.5            # [256,3]
         img = Image.merge('RGB', [g.point(lut[:, c].astype(np.uint8).tolist()) for c in range(3)])
-    elif kind == 1:
-        small = (rng.uniform(0, 1, (int(rng.integers(2, 9)), int(rng.integers(2, 9)), 3)) * 255).astype(np.uint8)
-        img = Image.fromarray(small).resize((W, H), Image.BICUBIC)
     else:
         img = Image.new('RGB', (W, H), _rand_color(rng))
         d = ImageDraw.Draw(img)
-        step = int(rng.integers(8, 60))
-        c2 = _rand_color(rng)
-        for x in range(-H, W + H, 2 * step): d.polygon([(x, 0), (x + step, 0), (x + step + H, H), (x + H, H)], fill=c2)
+        if kind == 2:                              # room: panels, doors, windows, frames
+            for _ in range(int(rng.integers(1, 6))):
+                x0, y0 = rng.uniform(-0.2, 1, 2) * [W, H]
+                x1, y1 = [x0, y0] + rng.uniform(0.1, 0.8, 2) * [W, H]
+                d.rectangle([x0, y0, x1, y1], fill=_rand_color(rng), outline=_rand_color(rng),
+                            width=int(rng.integers(0, 6)))
+        else:
+            step, c2 = int(rng.integers(8, 60)), _rand_color(rng)
+            for x in range(-H, W + H, 2 * step):
+                d.polygon([(x, 0), (x + step, 0), (x + step + H, H), (x + H, H)], fill=c2)
     d = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(0, 11))):
         x0, y0 = rng.uniform(-0.2, 1, 2) * [W, H]
         w, h = rng.uniform(0.05, 0.5, 2) * [W, H]
-        shape = rng.integers(3)
-        col = _rand_color(rng)
+        shape, col = rng.integers(3), _rand_color(rng)
         if shape == 0: d.ellipse([x0, y0, x0 + w, y0 + h], fill=col)
         elif shape == 1: d.rectangle([x0, y0, x0 + w, y0 + h], fill=col)
-        else: d.polygon([tuple(p) for p in rng.uniform(0, 1, (int(rng.integers(3, 7)), 2)) * [w, h] + [x0, y0]], fill=col)
+        else:
+            pts = rng.uniform(0, 1, (int(rng.integers(3, 7)), 2)) * [w, h] + [x0, y0]
+            d.polygon([tuple(p) for p in pts], fill=col)
+    if rng.random() < 0.5:                         # defocus: down- and up-sampling
+        f = rng.uniform(1.5, 5)
+        img = img.resize((max(2, int(W / f)), max(2, int(H / f))), Image.BILINEAR).resize((W, H), Image.BILINEAR)
     return img
 
-# %% ../nbs/04_synth.ipynb #f3017451
+# %% ../nbs/04_synth.ipynb #6e91768e
 def _capsule(d, p, q, r, fill=255):
     d.line([tuple(p), tuple(q)], fill=fill, width=int(2 * r))
     for c in (p, q): d.ellipse([c[0] - r, c[1] - r, c[0] + r, c[1] + r], fill=fill)
 
+# %% ../nbs/04_synth.ipynb #362d62a9
 def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
     "(alpha mask 'L' image, RGB colour image) of one occluder (hand-like, bar or hair-like) near `bbox` [x,y,w,h]."
     W, H = size
@@ -228,8 +383,7 @@ def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
         col = tuple(int(v) for v in np.clip(col, 0, 1) * 255)
     elif kind == 1:                                # bar
         ang = rng.uniform(0, np.pi)
-        L = s * 2
-        t = s * rng.uniform(0.06, 0.2)
+        L, t = s * 2, s * rng.uniform(0.06, 0.2)
         dx, dy = np.cos(ang) * L / 2, np.sin(ang) * L / 2
         d.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=255, width=max(int(t), 2))
         col = _rand_color(rng)
@@ -246,6 +400,35 @@ def random_occluder(rng:np.random.Generator, size:tuple, bbox) -> tuple:
     colimg = Image.merge('RGB', [g.point((c * shade).astype(np.uint8).tolist()) for c in col])
     return m, colimg
 
+# %% ../nbs/04_synth.ipynb #d68b1e14
+def draw_glasses(rng:np.random.Generator, vertices:np.ndarray, lmk_vertex:np.ndarray, R:np.ndarray, mv:np.ndarray,
+                 P:np.ndarray, size:tuple) -> tuple:
+    """(alpha mask 'L' image, RGB colour image) of glasses in front of the eyes of model-space `vertices` [V,3]
+    (`lmk_vertex` [68]: the vertex nearest each landmark): two elliptic rims 1-2 cm in front of the eyes, a bridge,
+    the temple arm on the side facing the camera (`R`: model -> camera rotation), 20 % tinted lenses; projected
+    with `mv`, `P` and drawn `size`=(W,H) with a line width that shrinks with depth."""
+    W, H = size
+    l = vertices[lmk_vertex]
+    eye_w = np.linalg.norm(l[36] - l[39])
+    a, t = rng.uniform(0.7, 0.95) * eye_w, np.linspace(0, 2 * np.pi, 25)
+    b, dz, thick = a * rng.uniform(0.55, 0.85), rng.uniform(0.01, 0.02), rng.uniform(0.0015, 0.004)
+    rims = [c + [0, -0.1 * eye_w, dz] + np.stack([a * np.cos(t), b * np.sin(t), 0 * t], 1)
+            for c in (l[36:42].mean(0), l[42:48].mean(0))]
+    lines = rims + [np.stack([rims[0][0], (rims[0][0] + rims[1][12]) / 2 + [0, 0.2 * b, 0], rims[1][12]])]
+    for side, rim, ear in ((-1, rims[0][12], l[0]), (1, rims[1][0], l[16])):
+        if (side * R[:, 0])[2] < 0.1:                                     # this side faces the camera
+            lines.append(np.stack([rim, [ear[0] + 0.1 * side * eye_w, rim[1], ear[2] - 0.01]]))
+    m = Image.new('L', (W, H), 0)
+    d = ImageDraw.Draw(m)
+    f = P[0, 0]
+    if rng.random() < 0.2:
+        for rim in rims: d.polygon([tuple(p) for p in project_points(rim, mv, P, H)], fill=int(rng.uniform(150, 240)))
+    for line in lines:
+        w = max(1, int(round(f * thick / camera_depth(line, mv).mean())))
+        d.line([tuple(p) for p in project_points(line, mv, P, H)], fill=255, width=w, joint='curve')
+    col = np.clip(rng.choice([rng.uniform(0.02, 0.25), rng.uniform(0.5, 0.85)]) * rng.uniform(0.8, 1.2, 3), 0, 1)
+    return m.filter(gaussian_kernel3(0.6)), Image.new('RGB', (W, H), tuple(int(x * 255) for x in col))
+
 # %% ../nbs/04_synth.ipynb #fca049b0
 def degrade(rng:np.random.Generator, img:Image.Image) -> Image.Image:
     "Low-quality version of `img`: down-scale by 0.25-0.6 and back, Gaussian blur, additive noise (same size)."
@@ -256,7 +439,22 @@ def degrade(rng:np.random.Generator, img:Image.Image) -> Image.Image:
     noise = np.rint(rng.standard_normal((H, W, 1), np.float32) * np.float32(rng.uniform(1, 8))).astype(np.int16)
     return Image.fromarray(np.clip(np.asarray(img, np.int16) + noise, 0, 255).astype(np.uint8))
 
-# %% ../nbs/04_synth.ipynb #6cccd368
+# %% ../nbs/04_synth.ipynb #adee188e
+def camera_effects(rng:np.random.Generator, img:Image.Image) -> Image.Image:
+    """What cameras do to every photo (same size): white balance and exposure per channel with a gamma/contrast curve
+    (60 %), grayscale (7 %), JPEG compression at quality 35-95 (60 %)."""
+    if rng.random() < 0.6:
+        x = np.arange(256) / 255
+        gain, g = rng.normal(1, 0.07, 3) * rng.uniform(0.85, 1.15), rng.uniform(0.75, 1.35)
+        img = img.point(np.clip(255 * gain[:, None] * x[None]**g + 0.5, 0, 255).astype(np.uint8).ravel().tolist())
+    if rng.random() < 0.07: img = img.convert('L').convert('RGB')
+    if rng.random() < 0.6:
+        buf = io.BytesIO()
+        img.save(buf, 'JPEG', quality=int(rng.integers(35, 96)))
+        img = Image.open(buf).convert('RGB')
+    return img
+
+# %% ../nbs/04_synth.ipynb #18fc08a5
 def _rot(axis:int, t:float) -> np.ndarray:
     c, s = np.cos(t), np.sin(t)
     i, j = [(1, 2), (2, 0), (0, 1)][axis]
@@ -265,6 +463,7 @@ def _rot(axis:int, t:float) -> np.ndarray:
     R[i, j], R[j, i] = -s, s
     return R
 
+# %% ../nbs/04_synth.ipynb #961c6efb
 def euler_rotation(euler) -> np.ndarray:
     """(yaw, pitch, roll) degrees [3] -> OpenCV rotation [3,3] (model -> camera space), as `rotation.euler_to_matrix`
     (numpy, no torch)."""
@@ -301,7 +500,7 @@ def head_bbox(xy:np.ndarray, size:tuple) -> list:
     x1, y1 = np.clip(xy.max(0), 0, [W, H])
     return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
 
-# %% ../nbs/04_synth.ipynb #ee05ba5a
+# %% ../nbs/04_synth.ipynb #c0968d1e
 def _axis_angle(aa:np.ndarray) -> np.ndarray:
     "Axis-angle [...,3] (radians) -> rotation [...,3,3] (Rodrigues; series near 0 as `rotation.axis_angle_to_matrix`)."
     t2 = (aa * aa).sum(-1)
@@ -315,10 +514,12 @@ def _axis_angle(aa:np.ndarray) -> np.ndarray:
     K[..., 0, 1], K[..., 0, 2], K[..., 1, 0], K[..., 1, 2], K[..., 2, 0], K[..., 2, 1] = -z, y, z, -x, -y, x
     return np.eye(3) + a[..., None, None] * K + b[..., None, None] * (K @ K)
 
+# %% ../nbs/04_synth.ipynb #5a1670d8
 def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
-    """FLAME linear blend skinning in float64: `betas` [B,K] (shape then expression), `pose` [B,J,3] axis-angle per joint,
-    `arrays` from `HeadModel.lbs` -> model-space vertices [B,V,3]. Only the blendshapes some item uses are multiplied."""
-    arrays = {k: np.asarray(x, np.float64) if x.dtype.kind == 'f' else x for k, x in arrays.items()}   # BLAS, no mixed types
+    """FLAME linear blend skinning in float64: `betas` [B,K] (shape then expression), `pose` [B,J,3] axis-angle per
+    joint, `arrays` from `HeadModel.lbs` -> model-space vertices [B,V,3]. Only the blendshapes some item uses are
+    multiplied."""
+    arrays = {k: np.asarray(x, np.float64) if x.dtype.kind == 'f' else x for k, x in arrays.items()}   # BLAS: 1 type
     B = len(betas)
     betas = np.asarray(betas, np.float64)
     vt = arrays['v_template']
@@ -345,7 +546,8 @@ def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
 @dataclass
 class HeadModel:
     """A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3],
-    `head_idx` [Vh], `regions`, `center` [3], `radius`, `lbs` arrays (model space)."""
+    `head_idx` [Vh], `regions` (`head_regions` and the template's vertex 'normals'), `center` [3], `radius`, `lbs`
+    arrays (model space)."""
     layout: object
     faces: np.ndarray
     head_idx: np.ndarray
@@ -360,7 +562,8 @@ class HeadModel:
         import torch   # torch: main process only (SynthHeads' workers stay torch-free)
         t = lambda x: x.detach().cpu().numpy()
         V = layer.n_vertices
-        arrays = dict(v_template=t(layer.v_template), shapedirs=np.ascontiguousarray(t(layer.shapedirs).reshape(V * 3, -1).T),
+        arrays = dict(v_template=t(layer.v_template),
+                      shapedirs=np.ascontiguousarray(t(layer.shapedirs).reshape(V * 3, -1).T),
                       posedirs=t(layer.posedirs), J_regressor=t(layer.J_regressor), parents=t(layer.parents),
                       weights=t(layer.lbs_weights))
         lay = types.SimpleNamespace(n=layout.n, shape=layout.shape, expression=layout.expression, jaw=layout.jaw,
@@ -373,7 +576,7 @@ class HeadModel:
         v = v[0]
         hv = v[head.head_idx]
         c = (hv.min(0) + hv.max(0)) / 2
-        head.regions = head_regions(v, lmk, head.faces, t(layer.face_idx))
+        head.regions = head_regions(v, lmk, t(layer.face_idx)) | {'normals': vertex_normals(v, head.faces)}
         head.center = c
         head.radius = float(np.linalg.norm(hv - c, axis=1).max())
         return head
@@ -399,7 +602,7 @@ class HeadModel:
 def load_head_model(flame_dir=None) -> HeadModel:
     """`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch
     in this process."""
-    from trans3dhead.flame import FlameLayer, ParamLayout   # torch: main process only (SynthHeads' workers stay torch-free)
+    from trans3dhead.flame import FlameLayer, ParamLayout   # torch: main process only (workers stay torch-free)
     layout = ParamLayout()
     return HeadModel.from_layer(FlameLayer(flame_dir, layout=layout), layout)
 
@@ -432,6 +635,27 @@ def sample_item_params(seed, split, index, layout) -> tuple:
     p, expressive = sample_flame_params(rng, layout)
     return rng, p, expressive
 
+# %% ../nbs/04_synth.ipynb #c4201b6c
+BODY_ALPHA = 254    # the body's output alpha: 255 marks the head's pixels
+
+def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, euler, R:np.ndarray) -> tuple:
+    """What one item draws, in model space: (vertices [V+Vb,3], faces, RGBA albedo [V+Vb,4], uvw [V+Vb,3], face
+    texture): the head (hair lifted along the template's normals, alpha 1) and the body (`sample_body`, alpha
+    `BODY_ALPHA`/255), which turns by 20-70 % of the head's yaw, pitch and roll about the root joint."""
+    tone = sample_skin_tone(rng)
+    hair, lift = hair_weight(rng, head.regions)
+    colors = skin_albedo(rng, vertices, head.regions, tone, hair)
+    tex = face_texture(rng, head.regions['marks'], tone)
+    lift = lift * rng.uniform(0.003, 0.025)                      # hair volume (model units), along the normals
+    shown = vertices + head.regions['normals'] * lift[:, None]
+    vb, fb, cb = sample_body(rng, tone)
+    Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))
+    vb = head.lbs['J_regressor'][0] @ vertices + vb @ (R.T @ Rb).T
+    alpha = np.repeat([1., BODY_ALPHA / 255], [len(shown), len(vb)])[:, None]
+    return (np.concatenate([shown, vb]), np.concatenate([head.faces, fb + len(shown)]),
+            np.concatenate([np.concatenate([colors, cb]), alpha], 1),
+            np.concatenate([head.regions['uvw'], np.zeros((len(vb), 3), np.float32)]), tex)
+
 # %% ../nbs/04_synth.ipynb #75a4111b
 def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, vertices:np.ndarray,
                 expressive:bool, image_size=(200, 480)) -> SynthItem:
@@ -439,29 +663,33 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     size = sample_image_size(rng, image_size)
     W, H = size
     euler = sample_pose(rng)
-    mv, P = sample_camera(rng, euler_rotation(euler), head.center, head.radius, size)
-    lights, standard = sample_lights(rng)
-    colors = skin_albedo(rng, vertices, head.regions)
-    rgba = renderer.render_rgba(vertices, head.faces, colors, mv, P, size, lights, samples=0)
-    mask = rgba[..., 3] > 0
+    R = euler_rotation(euler)
+    mv, P = sample_camera(rng, R, head.center, head.radius, size)
+    lights, standard = sample_lights(rng, facing=R[:, 2])                  # the face looks along model +z
+    verts, faces, colors, uvw, tex = item_meshes(rng, head, vertices, euler, R)
+    rgba = renderer.render_rgba(verts, faces, colors, mv, P, size, lights, uvw=uvw, texture=tex)
+    mask = rgba[..., 3] == 255                                              # the head's pixels
     img = random_background(rng, size)
     fg = Image.fromarray(np.ascontiguousarray(rgba), 'RGBA')
-    img.paste(fg, (0, 0), fg)                                               # alpha: 255 on the head, 0 elsewhere
+    img.paste(fg, (0, 0), fg)                                           # alpha: 255 / 254 on the meshes, 0 elsewhere
     img = img.filter(gaussian_kernel3(rng.uniform(0.3, 0.7)))               # anti-aliasing, camera softness
     bbox = head_bbox(project_points(vertices[head.head_idx], mv, P, H), size)
-    occluded = False
-    if rng.random() < 0.3:
-        m, col = random_occluder(rng, size, bbox)
+    layers, occ = [], np.zeros((H, W), bool)
+    if rng.random() < 0.15 and abs(euler[0]) < 70:
+        layers.append(draw_glasses(rng, vertices, head.regions['lmk_vertex'], R, mv, P, size))
+    if rng.random() < 0.3: layers.append(random_occluder(rng, size, bbox))
+    for m, col in layers:
         img = Image.composite(col, img, m)
-        occ = np.asarray(m) > 127
-        occluded = bool(mask.any() and (occ & mask).sum() > 0.05 * mask.sum())
+        occ |= np.asarray(m) > 127
+    occluded = bool(mask.any() and (occ & mask).sum() > 0.05 * mask.sum())
     lq = rng.random() < 0.3
     if lq: img = degrade(rng, img)
+    img = camera_effects(rng, img)
     attrs = {'quality': 'lq' if lq else 'hq', 'gender': 'undefined', 'expression': expressive, 'age': 'undefined',
              'occlusions': occluded, 'pose': pose_category(euler), 'standard light': standard}
     return SynthItem(img, vertices, mv, P, bbox, attrs, mask)
 
-# %% ../nbs/04_synth.ipynb #2af7f7d2
+# %% ../nbs/04_synth.ipynb #94bcfc90
 try: import orjson
 except ImportError: orjson = None
 
@@ -470,6 +698,7 @@ def _json_bytes(obj) -> bytes:
     if orjson is not None: return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
     return json.dumps(obj, separators=(',', ':'), default=lambda a: np.asarray(a).tolist()).encode()
 
+# %% ../nbs/04_synth.ipynb #c73f9944
 def annotation_dict(item:SynthItem) -> dict:
     """DAD-3DHeads annotation: {'vertices' [V,3], 'model_view_matrix' [4,4], 'projection_matrix' [4,4]} as float64
     arrays (vertices rounded to 1e-6)."""
@@ -477,10 +706,21 @@ def annotation_dict(item:SynthItem) -> dict:
     return {'vertices': f(np.round(f(item.vertices), 6)), 'model_view_matrix': f(item.model_view),
             'projection_matrix': f(item.projection)}
 
-# %% ../nbs/04_synth.ipynb #e231a8fe
+# %% ../nbs/04_synth.ipynb #0dcd8d74
+def annotation_json(item:SynthItem) -> bytes:
+    """The annotation file: `annotation_dict` as compact JSON; without `orjson` the vertices are written with six
+    decimals, their exact values (they are rounded to 1e-6), by one C-level format (2× faster than `json`'s)."""
+    a = annotation_dict(item)
+    if orjson is not None: return _json_bytes(a)
+    v = a.pop('vertices')
+    verts = ('[' + ','.join(['[%.6f,%.6f,%.6f]'] * len(v)) + ']') % tuple(v.ravel().tolist())
+    return b'{"vertices":' + verts.encode() + b',' + _json_bytes(a)[1:]
+
+# %% ../nbs/04_synth.ipynb #81d174f6
 def _png_chunk(tag:bytes, data:bytes) -> bytes:
     return struct.pack('>I', len(data)) + tag + data + struct.pack('>I', zlib.crc32(tag + data))
 
+# %% ../nbs/04_synth.ipynb #f57cefac
 def png_bytes(img:Image.Image, level:int=1) -> bytes:
     "An 8-bit RGB PNG file of `img` (rows filtered with PNG's Up filter, zlib `level`)."
     a = np.asarray(img.convert('RGB'), np.uint8)
@@ -505,7 +745,7 @@ def write_item(item:SynthItem, root:Path, split:str, index:int) -> dict:
     (root / img_rel).write_bytes(png_bytes(item.image))
     entry = {'item_id': iid, 'annotation_path': None, 'img_path': img_rel, 'bbox': [round(b, 3) for b in item.bbox]}
     ann_rel = f"{split if split != 'test' else GT_SPLIT}/annotations/{iid}.json"
-    (root / ann_rel).write_bytes(_json_bytes(annotation_dict(item)))
+    (root / ann_rel).write_bytes(annotation_json(item))
     if split != 'test': entry['annotation_path'] = ann_rel
     if split != 'val': entry['attributes'] = item.attributes
     return entry
@@ -521,7 +761,7 @@ def get_head(flame_dir=None) -> HeadModel:
     if key not in _HEADS: _HEADS[key] = load_head_model(flame_dir)
     return _HEADS[key]
 
-# %% ../nbs/04_synth.ipynb #e232129c
+# %% ../nbs/04_synth.ipynb #f89536e4
 def _renderer() -> MeshRenderer:
     pid = os.getpid()
     if pid not in _RENDERERS:
@@ -529,10 +769,12 @@ def _renderer() -> MeshRenderer:
         _RENDERERS[pid] = MeshRenderer(shading='vertex')
     return _RENDERERS[pid]
 
+# %% ../nbs/04_synth.ipynb #56fd733d
 def _init_worker(flame_dir, head):
     os.environ.update(_WORKER_ENV)
     _HEADS[str(flame_dir)] = head
 
+# %% ../nbs/04_synth.ipynb #db30ba67
 def render_block(args) -> list:
     "Render and write items `start..stop` of `split`: args = (split, start, stop, seed, root, flame_dir, image_size)."
     split, start, stop, seed, root, flame_dir, image_size = args
@@ -559,16 +801,18 @@ def synth_blocks(counts:dict, seed, root, flame_dir, image_size) -> list:
     return [(s, a, min(a + CHUNK, n), seed, str(root), flame_dir, image_size)
             for s, n in counts.items() for a in range(0, n, CHUNK)]
 
-# %% ../nbs/04_synth.ipynb #e5b5c586
+# %% ../nbs/04_synth.ipynb #78985741
 MARKER = 'synthheads.json'
-GT_SPLIT = 'test_gt'      # the test split's ground truth, which the real benchmark keeps private: same images, with annotations
+GT_SPLIT = 'test_gt'      # the test split's ground truth (the real benchmark keeps it private): same images, annotated
 
 def _prepare_root(root:Path, overwrite:bool) -> Path:
-    if root.exists() and not root.is_dir(): raise ConfigError(f"SynthHeads root {root} exists and is not a folder: choose another path.")
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"SynthHeads root {root} exists and is not a folder: choose another path.")
     if root.exists():
         existing = [p for p in root.iterdir() if p.name != '.tmp']
         if existing and not overwrite:
-            raise ConfigError(f"SynthHeads root {root} is not empty ({', '.join(sorted(p.name for p in existing)[:5])}); "
+            names = ', '.join(sorted(p.name for p in existing)[:5])
+            raise ConfigError(f"SynthHeads root {root} is not empty ({names}); "
                               "pass overwrite=True (--overwrite) or choose an empty folder.")
     try: root.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise ConfigError(f"Cannot create the SynthHeads root {root}: {e}") from e
@@ -579,6 +823,7 @@ def _prepare_root(root:Path, overwrite:bool) -> Path:
     for s in ('train', 'val', GT_SPLIT): (tmp / s / 'annotations').mkdir(parents=True)
     return tmp
 
+# %% ../nbs/04_synth.ipynb #f0f9b95e
 def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, flame_dir=None, workers:int=2,
                         image_size=(200, 480), overwrite:bool=False, progress:bool=True) -> Path:
     "Render SynthHeads into `root` in DAD-3DHeads' format; returns `root`. Same seed -> same bytes, whatever `workers`."
@@ -603,7 +848,8 @@ def generate_synthheads(root, n_train:int, n_val:int, n_test:int, seed:int=0, fl
         with worker_pool(min(workers, len(blocks)), flame_dir, head) as pool:
             for res in pool.imap(render_block, blocks): collect(res)
     bar.close()
-    entries[GT_SPLIT] = [{**e, 'annotation_path': f"{GT_SPLIT}/annotations/{e['item_id']}.json"} for e in entries['test']]
+    entries[GT_SPLIT] = [{**e, 'annotation_path': f"{GT_SPLIT}/annotations/{e['item_id']}.json"}
+                         for e in entries['test']]
     for s in (*SPLITS, GT_SPLIT):
         if (root / s).exists(): shutil.rmtree(root / s)
         (tmp / s).rename(root / s)
@@ -654,8 +900,9 @@ def show_synth(root, split:str='train', n:int=8, flame_dir=None, ncols:int=4):
             a = json.loads((root / e['annotation_path']).read_text())
             t = lambda k: torch.tensor(a[k], dtype=torch.float32)[None]
             l = layer.landmarks68(t('vertices'))
-            p = project_model_view(l, t('model_view_matrix'), t('projection_matrix'), torch.tensor([float(im.size[1])]))[0]
-            ax.plot(p[:, 0] - 0.5, p[:, 1] - 0.5, '.', c='cyan', ms=2)    # -0.5: matplotlib puts pixel centres on integers
+            p = project_model_view(l, t('model_view_matrix'), t('projection_matrix'),
+                                   torch.tensor([float(im.size[1])]))[0]
+            ax.plot(p[:, 0] - 0.5, p[:, 1] - 0.5, '.', c='cyan', ms=2)    # -0.5: pixel centres on integers
         at = e.get('attributes', {})
         ax.set_title(' '.join(str(at.get(k, '')) for k in ('pose', 'quality')), fontsize=8)
     return fig

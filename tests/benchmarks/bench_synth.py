@@ -1,4 +1,5 @@
-"""Images per second of SynthHeads generation (PNG + annotation writing included): `python tests/benchmarks/bench_synth.py [n] [workers]`.
+"""Images per second of SynthHeads generation (PNG + annotation writing included):
+`python tests/benchmarks/bench_synth.py [n] [workers]`.
 
 Wall-clock throughput includes starting the worker pool. Also printed: CPU time per image (workers + main process,
 start-up included) and the load average, since other processes on a shared machine lower the wall-clock figure."""
