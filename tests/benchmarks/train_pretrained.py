@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from trans3dhead.checkpoint import atomic_torch_save, export_model, load_model
+from trans3dhead.checkpoint import atomic_torch_save, export_model, load_model, load_model_state
 from trans3dhead.checkset import load_checkset, score_checkset
 from trans3dhead.data import get_dls
 from trans3dhead.default_head import default_head_dir
@@ -50,11 +50,13 @@ def train(a, data: Path, work: Path, flame_dir: Path) -> Path:
     dls = get_dls(data, bs=a.bs, crop_size=cfg.crop_size, num_workers=a.workers, flame_dir=flame_dir)
     learn = get_learner(dls, cfg, flame_dir=flame_dir, lr=a.lr, schedule='one_cycle', z5=False, chamfer=False,
                         ckpt_dir=work / 'run', path=work / 'run')
+    if a.init: load_model_state(learn.model, torch.load(Path(a.init) / 'weights.pth', weights_only=True), a.init)
     t0, budget = time.time(), TimeBudget(a.minutes)
     fit_schedule(learn, 10_000, cbs=[budget])                  # the time budget ends training, the schedule follows it
     model_dir = to_half(export_model(learn, work / 'model32'), work / 'model')
     card = dict(preset='mobile', config=asdict(cfg), flame=f"embedded default head ({flame_dir.name})",
                 lr=a.lr, bs=a.bs, schedule='one_cycle',
+                init=json.loads((Path(a.init) / 'card.json').read_text()) if a.init else None,
                 data=dict(kind='SynthHeads', n_train=a.n_train, n_test=a.n_test, seed=a.seed),
                 budget_minutes=a.minutes, wall_s=round(time.time() - t0), epochs=learn.epoch + 1,
                 images_seen=learn.train_iter * a.bs, trained=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
@@ -87,6 +89,7 @@ def main():
     ap.add_argument('--lr', type=float, default=1e-3)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--init', help='start from this model folder (a further run: its card is kept in the new card)')
     ap.add_argument('--rescore', action='store_true', help="only re-measure <work>/model (e.g. after predict changed)")
     ap.add_argument('--install', action='store_true', help='copy the result into trans3dhead/assets/pretrained')
     a = ap.parse_args()
