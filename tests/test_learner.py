@@ -48,7 +48,8 @@ def test_kill_and_resume(fixture):
     from trans3dhead.data import get_dls, get_flame
     from trans3dhead.model import ModelConfig
     dls = get_dls(root, bs=2, num_workers=0, flame=get_flame(fdir))
-    learn = get_learner(dls, ModelConfig(**saved['config']), mean_face=saved['mean_face'].numpy(), flame_dir=fdir, z5=False, chamfer=False)
+    learn = get_learner(dls, ModelConfig(**saved['config']), mean_face=saved['mean_face'].numpy(), flame_dir=fdir,
+                        z5=False, chamfer=False)
     assert load_checkpoint(learn, out / 'last.pth') == k
     st = opt_state(learn.opt)
     assert len(st['state']) == len(saved['opt']['state'])
@@ -76,7 +77,8 @@ def test_kill_and_resume(fixture):
 
 def test_cli_errors(fixture, tmp_path):
     tmp, fdir, root = fixture
-    r = subprocess.run([sys.executable, str(tmp / 'train.py'), '--data', str(tmp_path / 'missing')], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, str(tmp / 'train.py'), '--data', str(tmp_path / 'missing')], capture_output=True,
+                       text=True)
     assert r.returncode == 1 and 'no such folder' in r.stderr, r.stderr[-2000:]
     r = subprocess.run([sys.executable, str(tmp / 'train.py')], capture_output=True, text=True)
     assert r.returncode != 0 and '--data is required' in r.stderr
