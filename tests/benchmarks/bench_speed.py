@@ -147,10 +147,9 @@ def mobile_sweep(fl, reps):
 
 
 def synth_val(root):
-    "16 SynthHeads validation images (rendered once into root) -> root."
+    "16 SynthHeads validation images rendered into the new folder `root` by today's generator -> root."
     from trans3dhead.synth import generate_synthheads
-    if not (root / 'synthheads.json').is_file(): generate_synthheads(root, 0, 16, 0, seed=0, progress=False)
-    return root
+    return generate_synthheads(root, 0, 16, 0, seed=0, progress=False)
 
 
 def int8_cost(model, root, note):
@@ -163,7 +162,7 @@ def int8_cost(model, root, note):
     ds = DAD3DHeads(root, 'val', train=False, crop_size=model.crop_size, flame=model.flame)
     b = next(iter(dad_dataloader(ds, len(ds), num_workers=0)))
     with torch.no_grad(): a, q = model(b['image']), quantize_int8(model)(b['image'])
-    nf, nq = batch_nme(a, b, crop_size=model.crop_size), batch_nme(q, b, crop_size=model.crop_size)
+    nf, nq = batch_nme(a, b), batch_nme(q, b)
     diff = output_difference(a, q)
     return {'model': note, 'images': len(ds), 'max |Δ| params': diff['params'], 'max |Δ| vertices': diff['vertices'],
             'max |Δ| landmarks (crop px)': diff['landmarks_px'], 'NME×100 int8 vs fp32': diff['nme_vs_fp32'],
@@ -196,7 +195,7 @@ def main():
     have_mb = imagenet_weights_path('mobilenet_v2').is_file()
     rows, mobile = build_rows(fl, have_mb)
     onnx = onnx_row(mobile, THREADS)
-    root = synth_val(Path(tempfile.gettempdir()) / 'trans3dhead_bench_synth')
+    root = synth_val(Path(tempfile.mkdtemp(prefix='t3h_bench_synth_')) / 'synthheads')
     item = json.loads(find_split_json(root, 'val').read_text())[0]
     load = os.getloadavg()[0]
     res = dict(machine=(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared; load average "
