@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
+from scipy.spatial import cKDTree
 # errors before fastai: it sets the filter for fastai's import-time warnings
 from .errors import ConfigError, DataError, Trans3DHeadError
 from fastai.metrics import Metric
@@ -54,20 +55,15 @@ def nme(pred: Tensor, gt: Tensor, norm: Tensor) -> Tensor:
     "Per-sample NME ×100 of landmarks pred, gt [B,68,2] (same pixel space) normalised by norm [B]. -> [B]"
     return (pred - gt).norm(dim=-1).mean(-1) / norm * 100
 
-# %% ../nbs/13_metrics.ipynb #3e807e27
-def _chunks(n: int, size: int):
-    "Slices [a, a + size) covering range(n)."
-    for a in range(0, n, size): yield slice(a, min(a + size, n))
-
 # %% ../nbs/13_metrics.ipynb #90bdcbda
-def knn_indices(points: Tensor, k: int = 5, chunk: int = 1024) -> Tensor:
-    "Indices [N,k] of the k nearest other points of points [N,3] (the point itself excluded), chunked over rows."
-    out = []
-    for sl in _chunks(len(points), chunk):
-        d = torch.cdist(points[sl], points)
-        d[torch.arange(d.shape[0]), torch.arange(sl.start, sl.stop)] = float('inf')
-        out.append(d.topk(k, dim=1, largest=False).indices)
-    return torch.cat(out)
+def knn_indices(points: Tensor, k: int = 5) -> Tensor:
+    """Indices [N,k] of the k nearest other points of points [N,3] (the point itself excluded; where duplicates
+    of a point tie with it, one of them may stand in its place), by a k-d tree in float64."""
+    p = points.detach().cpu().double().numpy()
+    idx = cKDTree(p).query(p, k + 1)[1]
+    own = idx == np.arange(len(p))[:, None]
+    own[~own.any(1), -1] = True                     # the point itself not among its k + 1: drop the farthest
+    return torch.as_tensor(idx[~own].reshape(len(p), k), device=points.device)
 
 # %% ../nbs/13_metrics.ipynb #228456fb
 def z5_accuracy(pred: Tensor, gt: Tensor, k: int = 5, neighbours: Tensor | None = None) -> float:
@@ -91,9 +87,10 @@ def similarity_procrustes(src: Tensor, dst: Tensor):
     return s, R, md - s * ms @ R
 
 # %% ../nbs/13_metrics.ipynb #05360599
-def nearest_sq_dist(a: Tensor, b: Tensor, chunk: int = 512) -> Tensor:
-    "Squared distance from each point of a [N,3] to its nearest point of b [M,3], chunked over a. -> [N]"
-    return torch.cat([torch.cdist(a[sl], b).amin(1).pow(2) for sl in _chunks(len(a), chunk)])
+def nearest_sq_dist(a: Tensor, b: Tensor) -> Tensor:
+    "Squared distance from each point of a [N,3] to its nearest point of b [M,3] (k-d tree, float64). -> [N]"
+    d = cKDTree(b.detach().cpu().double().numpy()).query(a.detach().cpu().double().numpy())[0]
+    return torch.as_tensor(d ** 2, device=a.device)
 
 # %% ../nbs/13_metrics.ipynb #0e18660e
 def scale_to_eye_distance(vertices: Tensor, landmarks68: Tensor, dist: float = 20.0):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_study.ipynb #44bf704f
 from __future__ import annotations
-import hashlib, json, math, re, sys, time
+import fcntl, hashlib, json, math, re, sys, time
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,10 +155,13 @@ def read_results(path) -> list[dict]:
 
 # %% ../nbs/20_study.ipynb #73bcef05
 def append_row(path, row: dict) -> Path:
-    "Append `row` as one JSON line to `path`, atomically (the file is rewritten whole, then renamed)."
+    """Append `row` as one JSON line to `path`, atomically (the file is rewritten whole, then renamed), holding an
+    exclusive lock on `<path>.lock` so that processes sharing the file never lose each other's rows."""
     path = Path(path)
-    old = path.read_text() if path.is_file() else ''
-    return atomic_write_text(path, old + json.dumps(row) + '\n')
+    with open(f'{path}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = path.read_text() if path.is_file() else ''
+        return atomic_write_text(path, old + json.dumps(row) + '\n')
 
 # %% ../nbs/20_study.ipynb #c7d4cbcb
 def is_done(rows: list[dict], row: str, seed: int, s: DemoSettings) -> bool:
@@ -269,10 +272,11 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
          n_train: Param("SynthHeads training images", int) = None, backbone: Param("backbone", str) = None,
          size: Param("crop size", int) = None, width: Param("decoder width d", int) = None,
          bs: Param("batch size", int) = None, lr: Param("learning rate", float) = None,
+         pretrained: Param("ImageNet weights for the backbone (install them first: trans3dhead_weights)", store_true) = False,
          threads: Param("CPU threads for torch (default: one per core; 1 on a machine shared with others)", int) = None,
          summary: Param("only print the tables of <out>/results.jsonl", store_true) = False):
     "Train the study grid (rows × seeds at one budget), resumably; print mean ± std and the verdicts."
-    given = dict(n_train=n_train, backbone=backbone, size=size, width=width, bs=bs, lr=lr)
+    given = dict(n_train=n_train, backbone=backbone, size=size, width=width, bs=bs, lr=lr, pretrained=pretrained or None)
     if threads: torch.set_num_threads(threads)
     kept = {k: v for k, v in given.items() if v is not None}
     s = replace(DemoSettings(), epochs=epochs, minutes=float('inf'), **kept)
