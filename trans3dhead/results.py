@@ -76,18 +76,19 @@ def mean_face_px(model: nn.Module) -> Tensor:
     return to_crop_pixels(m.landmark_branch.regress.mean_face.detach(), m.crop_size)
 
 # %% ../nbs/14c_results.ipynb #4917a34b
-def plot_marr_layers(model: nn.Module, batch: dict, i: int = 0, size: float = 3.):
-    """Fig. 7: item `i` of `batch` with the mean face, then the landmarks after each decoder layer (red) and the truth
-    (green)."""
+def plot_marr_layers(model: nn.Module, batch: dict, items=(0,), size: float = 3.):
+    """Fig. 7: one row per item of `batch` in `items`: the mean face, then the landmarks after each decoder layer (red)
+    and the truth (green)."""
     m = bare_model(model)
     if m.landmark_branch is None or not hasattr(m.landmark_branch.regress, 'mean_face'):
         raise ConfigError("plot_marr_layers needs a model with MARR (cfg.marr=True and a landmark branch)")
-    out = predict_batch(m, batch)
-    layers = [(f'layer {l + 1}', out.landmarks_layers[l, i]) for l in range(len(out.landmarks_layers))]
-    steps = [('mean face', mean_face_px(m))] + layers
-    fig, axs = plt.subplots(1, len(steps), figsize=(size * len(steps), size), squeeze=False)
-    for ax, (name, p) in zip(axs[0], steps):
-        draw_crop(ax, batch['image'][i], p, batch.get('landmarks', [None] * (i + 1))[i], title=name)
+    out, truth = predict_batch(m, batch), batch.get('landmarks')
+    n_cols = 1 + len(out.landmarks_layers)
+    fig, axs = plt.subplots(len(items), n_cols, figsize=(size * n_cols, size * len(items)), squeeze=False)
+    for row, i in zip(axs, items):
+        layers = [(f'layer {l + 1}', p[i]) for l, p in enumerate(out.landmarks_layers)]
+        for ax, (name, p) in zip(row, [('mean face', mean_face_px(m))] + layers):
+            draw_crop(ax, batch['image'][i], p, None if truth is None else truth[i], title=name)
     fig.tight_layout()
     return fig
 

@@ -8,6 +8,7 @@ import fcntl, hashlib, json, math, re, sys, time
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -17,7 +18,8 @@ from .errors import Trans3DHeadError, ConfigError, DataError
 from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 from torch.utils.flop_counter import FlopCounterMode
-from .checkpoint import export_model
+from .checkpoint import export_model, load_model
+from .data import DAD3DHeads, dad_dataloader
 from .demo import DemoSettings, predict_split, synth_data
 from .distributed import bare_model
 from .fastdata import fast_dls
@@ -25,12 +27,14 @@ from .files import atomic_write_text
 from .learner import get_learner, fit_schedule
 from .metrics import METRIC_COLUMNS, evaluate, euler_mae, load_ground_truth
 from .model import preset
+from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view
 
 # %% auto #0
 __all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'study_row', 'paper_direction', 'settings_key',
            'run_dir', 'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done',
-           'run_one', 'run_study', 'verdict', 'summarise', 'format_summary', 'main']
+           'run_one', 'run_study', 'verdict', 'summarise', 'format_summary', 'row_dir', 'learning_curves',
+           'marr_histograms', 'collect', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -261,6 +265,61 @@ def format_summary(per: pd.DataFrame, comp: pd.DataFrame) -> str:
         text += '\n\n' + c[['table', 'row', 'reference', 'metric', 'delta', 'paper', 'verdict']].to_string(index=False)
     return text
 
+# %% ../nbs/20_study.ipynb #a1d7c2c0
+def row_dir(out, r: dict) -> Path:
+    "The run folder of the results row `r` under the study folder `out`."
+    return run_dir(out, r['config'], r['seed'], DemoSettings(**r['settings']))
+
+# %% ../nbs/20_study.ipynb #2072cb37
+def learning_curves(out, rows: list[dict]) -> list[dict]:
+    """Per run of `rows` and epoch: {config, seed, settings_key, epoch, train_<term>, valid_<term>} from the run's
+    `loss_terms.jsonl`; `DataError` naming the file of a run that has none."""
+    curves = []
+    for r in rows:
+        f = row_dir(out, r) / 'loss_terms.jsonl'
+        if not f.is_file(): raise DataError(f"{f}: missing; was the study folder moved or its runs deleted?")
+        tag = {k: r[k] for k in ('config', 'seed', 'settings_key')}
+        curves += [{**tag, **json.loads(line)} for line in f.read_text().splitlines() if line.strip()]
+    return curves
+
+# %% ../nbs/20_study.ipynb #d1eb2981
+def marr_histograms(models, data, split: str, bins: int = 40, hi: float = 0.15) -> dict:
+    """Fig. 8's numbers: histograms of |normalised residual| per decoder layer, pooled over `models` on `split`.
+    -> {edges [bins+1], counts [L][bins], over [L] (values above `hi`), median [L]}"""
+    res = []
+    for m in models:
+        ds = DAD3DHeads(data, split, train=False, crop_size=m.crop_size, flame=m.flame)
+        res.append(marr_residuals(m, dad_dataloader(ds, 16, num_workers=0)).abs().flatten(1))
+    a = torch.cat(res, 1).numpy()
+    edges = np.linspace(0, hi, bins + 1)
+    return dict(edges=edges.tolist(), counts=[np.histogram(v, edges)[0].tolist() for v in a],
+                over=[int((v > hi).sum()) for v in a], median=[float(np.median(v)) for v in a])
+
+# %% ../nbs/20_study.ipynb #660799a3
+def collect(out, dest, data=None, split: str = 'test_gt', flame_dir=None, n_items: int = 3) -> Path:
+    """Write `results.jsonl`, `curves.jsonl`, and per settings key `fig7-<key>.png` and `fig8-<key>.json`, from the
+    study folder `out` (scored on `split` of `data`, default `<out>/synthheads`, with the FLAME model `flame_dir`) to
+    `dest`. -> dest"""
+    out, dest = Path(out), Path(dest)
+    rows = read_results(out / 'results.jsonl')
+    if not rows: raise DataError(f"{out / 'results.jsonl'}: no results to collect")
+    data = Path(data) if data else out / 'synthheads'
+    dest.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(dest / 'results.jsonl', ''.join(json.dumps(r) + '\n' for r in rows))
+    atomic_write_text(dest / 'curves.jsonl', ''.join(json.dumps(c) + '\n' for c in learning_curves(out, rows)))
+    for key in dict.fromkeys(r['settings_key'] for r in rows):
+        ours = sorted((r for r in rows if r['settings_key'] == key and r['config'] == 'Trans3DHead'),
+                      key=lambda r: r['seed'])
+        if not ours: continue
+        models = [load_model(row_dir(out, r) / 'model', flame_dir) for r in ours]
+        atomic_write_text(dest / f'fig8-{key}.json', json.dumps(marr_histograms(models, data, split)))
+        ds = DAD3DHeads(data, split, train=False, crop_size=models[0].crop_size, flame=models[0].flame)
+        batch = next(iter(dad_dataloader(ds, n_items, num_workers=0)))
+        fig = plot_marr_layers(models[0], batch, range(min(n_items, len(ds))), size=2.)
+        fig.savefig(dest / f'fig7-{key}.png', dpi=80)
+        plt.close(fig)
+    return dest
+
 # %% ../nbs/20_study.ipynb #14d98172
 @call_parse
 def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 'study',
@@ -272,11 +331,12 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
          n_train: Param("SynthHeads training images", int) = None, backbone: Param("backbone", str) = None,
          size: Param("crop size", int) = None, width: Param("decoder width d", int) = None,
          bs: Param("batch size", int) = None, lr: Param("learning rate", float) = None,
-         pretrained: Param("ImageNet weights for the backbone (install them first: trans3dhead_weights)", store_true) = False,
+         pretrained: Param("ImageNet weights for the backbone (install: trans3dhead_weights)", store_true) = False,
          threads: Param("CPU threads for torch (default: one per core; 1 on a machine shared with others)", int) = None,
          summary: Param("only print the tables of <out>/results.jsonl", store_true) = False):
     "Train the study grid (rows × seeds at one budget), resumably; print mean ± std and the verdicts."
-    given = dict(n_train=n_train, backbone=backbone, size=size, width=width, bs=bs, lr=lr, pretrained=pretrained or None)
+    given = dict(n_train=n_train, backbone=backbone, size=size, width=width, bs=bs, lr=lr,
+                 pretrained=pretrained or None)
     if threads: torch.set_num_threads(threads)
     kept = {k: v for k, v in given.items() if v is not None}
     s = replace(DemoSettings(), epochs=epochs, minutes=float('inf'), **kept)
