@@ -114,13 +114,16 @@ def build_with_nbconvert():
 
 def write_readme():
     """README.md from nbs/index.ipynb (what `nbdev_readme` does with quarto): markdown cells as they are, code cells
-    fenced."""
+    fenced, and of an `#| echo: false` cell only its stored Markdown output."""
     nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
     parts = []
     for cell in nb['cells']:
         src = ''.join(cell['source']).strip()
         if not src or src.startswith('#| hide'): continue
-        parts.append(src if cell['cell_type'] == 'markdown' else f'```python\n{src}\n```')
+        if src.startswith('#| echo: false'):
+            parts += [''.join(o['data']['text/markdown']).strip() for o in cell.get('outputs', [])
+                      if 'text/markdown' in o.get('data', {})]
+        else: parts.append(src if cell['cell_type'] == 'markdown' else f'```python\n{src}\n```')
     text = '\n\n'.join(parts) + '\n'
     text = re.sub(r'^> (.+)$', r'*\1*', text, count=1, flags=re.M)          # the summary line
     (ROOT/'README.md').write_text(text.replace('](images/', '](nbs/images/'))

@@ -31,10 +31,10 @@ from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view
 
 # %% auto #0
-__all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'study_row', 'paper_direction', 'settings_key',
-           'run_dir', 'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done',
-           'run_one', 'run_study', 'verdict', 'summarise', 'format_summary', 'row_dir', 'learning_curves',
-           'marr_histograms', 'collect', 'main']
+__all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'study_row', 'paper_effect', 'paper_direction',
+           'settings_key', 'run_dir', 'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row',
+           'is_done', 'run_one', 'run_study', 'verdict', 'summarise', 'format_summary', 'claims_paragraph', 'row_dir',
+           'learning_curves', 'marr_histograms', 'collect', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -85,14 +85,19 @@ CLAIMS = [('Table 1', 'Trans3DHead', 'DAD-3DNet'),
           ('Table 8', 'params60', 'DAD-3DNet params60'), ('Table 8', 'params160', 'DAD-3DNet params160')]
 
 # %% ../nbs/20_study.ipynb #0c03e66e
+def paper_effect(table: str, row: str, ref: str, metric: str) -> float | None:
+    "The paper's relative difference (row − reference) / reference on `metric`; None where a number is missing."
+    nums = PAPER['Table 1' if table == 'Table 1' else 'val']
+    a, b = (nums[r][METRICS.index(metric)] for r in (row, ref))
+    return None if a is None or b is None else (a - b) / b
+
+# %% ../nbs/20_study.ipynb #f35c5f5e
 def paper_direction(table: str, row: str, ref: str, metric: str) -> str | None:
     "'better', 'worse' or 'same': the paper's `row` against `ref` on `metric`; None where a number is missing."
-    nums = PAPER['Table 1' if table == 'Table 1' else 'val']
-    i = METRICS.index(metric)
-    a, b = nums[row][i], nums[ref][i]
-    if a is None or b is None: return None
-    if a == b: return 'same'
-    return 'better' if (a > b) == (metric in HIGHER_IS_BETTER) else 'worse'
+    e = paper_effect(table, row, ref, metric)
+    if e is None: return None
+    if e == 0: return 'same'
+    return 'better' if (e > 0) == (metric in HIGHER_IS_BETTER) else 'worse'
 
 # %% ../nbs/20_study.ipynb #e085c06d
 def settings_key(s: DemoSettings) -> str:
@@ -234,7 +239,8 @@ def verdict(paper: str | None, delta: float, se: float, n: int, metric: str, k: 
 # %% ../nbs/20_study.ipynb #5ae0b530
 def summarise(rows: list[dict], k: float = 2.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per row: n seeds, mean and std of every metric, params, FLOPs, wall time; per comparison of `CLAIMS` and
-    metric with both rows present: means, Δ = row − reference, se, the paper's direction, ours, `verdict`)."""
+    metric with both rows present: means, Δ = row − reference, se, the paper's direction and relative effect,
+    `verdict`, `seeds_needed`). `rows`: results of one settings."""
     df = pd.DataFrame(rows)
     cols = list(METRICS) + ['pose_mae']
     g = df.groupby('config', sort=False)
@@ -245,10 +251,14 @@ def summarise(rows: list[dict], k: float = 2.0) -> tuple[pd.DataFrame, pd.DataFr
         if row not in per.index or ref not in per.index: continue
         a, b = per.loc[row], per.loc[ref]
         for m in METRICS:
-            delta, se = a[m] - b[m], math.sqrt(a[f'{m}_std'] ** 2 / a['n'] + b[f'{m}_std'] ** 2 / b['n'])
-            paper = paper_direction(table, row, ref, m)
+            sa, sb = a[f'{m}_std'], b[f'{m}_std']
+            delta, se = a[m] - b[m], math.sqrt(sa ** 2 / a['n'] + sb ** 2 / b['n'])
+            paper, effect = paper_direction(table, row, ref, m), paper_effect(table, row, ref, m)
+            need = (math.ceil(2 * (k * math.hypot(sa, sb) / math.sqrt(2) / abs(effect * b[m])) ** 2)
+                    if effect and math.isfinite(se) else None)
             comp.append(dict(table=table, row=row, reference=ref, metric=m, row_mean=a[m], ref_mean=b[m], delta=delta,
-                             se=se, paper=paper, verdict=verdict(paper, delta, se, int(min(a['n'], b['n'])), m, k)))
+                             se=se, paper=paper, paper_effect=effect, seeds_needed=need,
+                             verdict=verdict(paper, delta, se, int(min(a['n'], b['n'])), m, k)))
     return per, pd.DataFrame(comp)
 
 # %% ../nbs/20_study.ipynb #bd56ef66
@@ -264,6 +274,20 @@ def format_summary(per: pd.DataFrame, comp: pd.DataFrame) -> str:
         c = comp.assign(delta=[f"{d:+.4f} ± {s:.4f}" for d, s in zip(comp.delta, comp.se)])
         text += '\n\n' + c[['table', 'row', 'reference', 'metric', 'delta', 'paper', 'verdict']].to_string(index=False)
     return text
+
+# %% ../nbs/20_study.ipynb #ed54155d
+def claims_paragraph(comp: pd.DataFrame) -> str:
+    "One paragraph (Markdown) from `summarise`'s comparisons: the verdict counts, Table 1, what reproduces, what not."
+    counts = comp.verdict.value_counts()
+    def said(v):
+        picked = comp[comp.verdict == v]
+        return '; '.join(f"{c.row} vs {c.reference} ({c.metric})" for c in picked.itertuples()) or 'none'
+    t1 = comp[comp.table == 'Table 1']
+    return (f"Of {len(comp)} comparisons (claim × metric), {counts.get('reproduced', 0)} reproduce the paper's "
+            f"direction, {counts.get('opposite', 0)} go the opposite way and {counts.get('within seed noise', 0)} "
+            f"are within seed noise. Table 1 (Trans3DHead vs DAD-3DNet): "
+            + ', '.join(f"{m} {v}" for m, v in zip(t1.metric, t1.verdict))
+            + f". Reproduced: {said('reproduced')}. Opposite: {said('opposite')}.")
 
 # %% ../nbs/20_study.ipynb #a1d7c2c0
 def row_dir(out, r: dict) -> Path:
