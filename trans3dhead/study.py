@@ -303,7 +303,7 @@ def learning_curves(out, rows: list[dict]) -> list[dict]:
         f = row_dir(out, r) / 'loss_terms.jsonl'
         if not f.is_file(): raise DataError(f"{f}: missing; was the study folder moved or its runs deleted?")
         tag = {k: r[k] for k in ('config', 'seed', 'settings_key')}
-        curves += [{**tag, **json.loads(line)} for line in f.read_text().splitlines() if line.strip()]
+        curves += [{**tag, **epoch} for epoch in read_results(f)]
     return curves
 
 # %% ../nbs/20_study.ipynb #d1eb2981
