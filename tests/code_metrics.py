@@ -1,6 +1,7 @@
 """Print the code-shape numbers of the notebooks and the library: export cell sizes, definitions per cell, long lines,
 `;`-joined statements, imports inside functions, public definitions followed directly by another export cell (no
-example or test between: `bare`) and import cycles between modules.
+example or test between: `bare`), small export cells left in runs (closely related small helpers belong in one cell,
+as fastai's notebooks group them) and import cycles between modules.
 
     python tests/code_metrics.py           # print the numbers
     python tests/code_metrics.py --check   # also exit 1 when a target is missed (see TARGETS)
@@ -11,11 +12,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINE = 120
+SMALL = 8         # a definition or export cell of at most this many lines is small
 TARGETS = dict(median_export_cell=15, import_cycles=0, joined_statements=0,   # what --check enforces, over the repo
                imports_in_functions_without_reason=0, export_cells_over_40_not_one_class=0, long_lines=0,
-               library_long_lines=0)
-# ... and in every notebook (one definition per export cell, none over 40 lines unless it is one class, no line over
-# 120 characters).
+               library_long_lines=0, small_cells_in_runs=0)
+# ... and in every notebook (one definition per export cell unless all of the cell's definitions are small, none over
+# 40 lines unless it is one class, no line over 120 characters).
 NOTEBOOK_TARGETS = dict(export_cells_over_40_not_one_class=0, max_definitions_per_cell=1, long_lines=0,
                         imports_in_functions_without_reason=0)
 
@@ -35,9 +37,31 @@ def parse(src: str):
         return None
 
 
-def n_definitions(tree) -> int:
+def definitions(tree) -> list:
     "Top-level functions and classes in a cell."
-    return sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for n in tree.body)
+    return [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+
+
+def n_definitions(tree) -> int:
+    "Definitions in a cell, counted as one when all of them are small (a group of closely related small helpers)."
+    defs = definitions(tree)
+    return 1 if defs and all(n.end_lineno - n.lineno + 1 <= SMALL for n in defs) else len(defs)
+
+
+def only_imports(tree) -> bool:
+    "A cell of imports (and nothing else)."
+    return all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body)
+
+
+def small_in_runs(small: list) -> int:
+    """Small export cells in runs of three or more. `small`: per cell, True (small export cell), False (other export
+    cell or markdown: ends a run) or None (an example or test cell: does not end a run)."""
+    n = run = 0
+    for x in small + [False]:
+        if x: run += 1
+        elif x is False:
+            n, run = n + (run if run >= 3 else 0), 0
+    return n
 
 
 def joined_statements(tree) -> int:
@@ -106,17 +130,19 @@ def measure_notebook(nb: Path) -> dict:
     "The code-shape numbers of one notebook (export cell sizes are a list, summarised by `summarise`)."
     m = dict(export_sizes=[], defs=[0], long_lines=0, joined_statements=0, imports_in_functions_without_reason=0,
              export_cells_over_40_not_one_class=0, public_definitions_without_example=0)
-    cells = json.loads(nb.read_text())['cells']
+    cells, small = json.loads(nb.read_text())['cells'], []
     for i, cell in enumerate(cells):
         src = ''.join(cell['source'])
         for ln in src.split('\n'):                      # a markdown table row cannot wrap
             m['long_lines'] += len(ln) > MAX_LINE and not (cell['cell_type'] == 'markdown' and ln.startswith('|'))
+        small.append(False if cell['cell_type'] != 'code' else None)
         if cell['cell_type'] != 'code': continue
         tree = parse(src)
         if tree is None: continue
         m['joined_statements'] += joined_statements(tree)
         if src.lstrip().startswith('#| export'):
             size = len(src.strip().split('\n')) - 1
+            small[-1] = size <= SMALL and not only_imports(tree)
             m['export_sizes'].append(size)
             m['defs'].append(n_definitions(tree))
             one_class = [type(n) for n in tree.body] == [ast.ClassDef]
@@ -125,6 +151,7 @@ def measure_notebook(nb: Path) -> dict:
             nxt = ''.join(cells[i + 1]['source']).lstrip() if i + 1 < len(cells) else '#| export'
             public = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name[0] != '_']
             m['public_definitions_without_example'] += bool(public) and nxt.startswith('#| export')
+    m['small_cells_in_runs'] = small_in_runs(small)
     return m
 
 
@@ -138,7 +165,8 @@ def summarise(ms: list[dict]) -> dict:
                 long_lines=sum(m['long_lines'] for m in ms),
                 joined_statements=sum(m['joined_statements'] for m in ms),
                 imports_in_functions_without_reason=sum(m['imports_in_functions_without_reason'] for m in ms),
-                public_definitions_without_example=sum(m['public_definitions_without_example'] for m in ms))
+                public_definitions_without_example=sum(m['public_definitions_without_example'] for m in ms),
+                small_cells_in_runs=sum(m['small_cells_in_runs'] for m in ms))
 
 
 def library_long_lines(lib: Path) -> int:
@@ -163,12 +191,12 @@ def measure() -> dict:
 
 BY_NB_COLS = ('export_cells', 'median_export_cell', 'export_cells_over_40_not_one_class', 'max_export_cell',
               'max_definitions_per_cell', 'long_lines', 'imports_in_functions_without_reason',
-              'public_definitions_without_example')
+              'public_definitions_without_example', 'small_cells_in_runs')
 
 
 def print_by_notebook():
     "One row per notebook with the numbers that are counted per cell."
-    short = ('cells', 'median', 'over40', 'max', 'defs', 'long', 'nested', 'bare')
+    short = ('cells', 'median', 'over40', 'max', 'defs', 'long', 'nested', 'bare', 'runs')
     print(f'{"notebook":26}' + ''.join(f'{h:>8}' for h in short))
     for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
         m = summarise([measure_notebook(nb)])
