@@ -19,7 +19,7 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from scipy.io import loadmat
 from scipy.spatial import ConvexHull
-from .default_head import find_flame_dir
+from .flame_files import find_flame_dir
 from .flame import FlameLayer
 from pathlib import Path
 from functools import lru_cache
@@ -215,7 +215,7 @@ def _flame_layer(flame_dir):
 
 # %% ../nbs/05_data.ipynb #919cb16e
 def get_flame(flame_dir=None):
-    "The `FlameLayer` for `flame_dir` (resolved by `default_head.find_flame_dir`), built once per process."
+    "The `FlameLayer` for `flame_dir` (resolved by `flame_files.find_flame_dir`), built once per process."
     return _flame_layer(str(find_flame_dir(flame_dir)))
 
 # %% ../nbs/05_data.ipynb #0d1efa2c

@@ -4,27 +4,23 @@
 
 # %% ../nbs/02_default_head.ipynb #ba193f60
 from __future__ import annotations
-import os, json, shutil, tempfile, importlib.resources
+import os, json, pickle, shutil, sys, tempfile, types, importlib.resources
 from pathlib import Path
 import numpy as np
-import matplotlib.pyplot as plt
-from matplotlib.collections import PolyCollection
 from matplotlib.path import Path as MPath
 from scipy.linalg import solve_triangular
 import scipy.sparse as sp
 from scipy.optimize import nnls
 from scipy.spatial import cKDTree
-from .errors import FlameFilesError
-from .flame_files import (FLAME_DIR_ENV, check_flame_dir, cache_root, flame_file, load_flame_arrays,
-                                     load_landmark_embedding, write_flame_pickle)
+from .errors import ConfigError, FlameFilesError
+from .files import cache_root
 
 # %% auto #0
 __all__ = ['DEFAULT_HEAD_VERSION', 'BASE_MESH_FILE', 'N_SHAPE', 'N_EXPR', 'N_JOINTS', 'JOINT_NAMES', 'FLAME_ROOT_PARENT',
            'LMK_GROUPS', 'MODEL_KEYS', 'INDEX_FILES', 'load_base_mesh', 'barycentric_points', 'closest_on_triangles',
            'closest_point_embedding', 'skinning_weights', 'joint_regressor', 'shape_basis', 'expression_basis',
-           'pose_correctives', 'dense_landmarks', 'vertex_subsets', 'dynamic_contour', 'make_default_head',
-           'write_flame_files', 'build_default_head', 'default_head_dir', 'find_flame_dir', 'draw_mesh', 'head_mesh',
-           'show_head', 'head_picture', 'plot_head_3d', 'head_explorer']
+           'pose_correctives', 'dense_landmarks', 'vertex_subsets', 'dynamic_contour', 'write_flame_pickle',
+           'make_default_head', 'write_flame_files', 'build_default_head', 'default_head_dir']
 
 # %% ../nbs/02_default_head.ipynb #f4c380ce
 DEFAULT_HEAD_VERSION = 'v1'
@@ -114,7 +110,6 @@ def _dist_to_points(V, P):
     "Distance [V] from each vertex to the nearest of the points P [n,3]."
     return cKDTree(P).query(V)[0]
 
-# %% ../nbs/02_default_head.ipynb #1b5a20ee
 def _polyline(P, n, closed=False):
     "n points evenly spaced (arc length) along the polyline through P [m,3]."
     P = np.concatenate([P, P[:1]]) if closed else P
@@ -416,6 +411,40 @@ def _embed_on_vertices(F, P, V):
         bc[n, list(F[f]).index(v)] = 1
     return fi, bc
 
+# %% ../nbs/02_default_head.ipynb #51045309
+class _fake_chumpy:
+    "Context manager: a fake `chumpy.ch` module with a `Ch` class pickled like chumpy's, present only inside the block."
+    def __enter__(self):
+        assert 'chumpy' not in sys.modules, 'a real chumpy is imported; refusing to shadow it'
+        pkg, mod = types.ModuleType('chumpy'), types.ModuleType('chumpy.ch')
+        class Ch:
+            def __init__(self, x): self.x = np.asarray(x, np.float64)
+            def __getstate__(self):   # what chumpy's Ch.__getstate__ gives for a plain array
+                return {'x': self.x, '_dirty_vars': {'x'}, '_itr': None, '_depends_on_deps': {}, '_make_dense': False,
+                        '_make_sparse': False}
+        Ch.__module__, Ch.__qualname__ = 'chumpy.ch', 'Ch'
+        mod.Ch, pkg.ch = Ch, mod
+        sys.modules['chumpy'], sys.modules['chumpy.ch'] = pkg, mod
+        return Ch
+    def __exit__(self, *a):
+        sys.modules.pop('chumpy.ch', None)
+        sys.modules.pop('chumpy', None)
+
+# %% ../nbs/02_default_head.ipynb #070109ef
+def write_flame_pickle(path, data: dict, chumpy_keys=(), sparse_keys=(), protocol=2, legacy_names=True) -> Path:
+    """Write `data` as a FLAME-style pickle: `chumpy_keys` as chumpy `Ch` objects, `sparse_keys` as scipy csc
+    matrices; `legacy_names` writes the Python-2-era module names (numpy.core.multiarray, scipy.sparse.csc) like FLAME
+    2020's file."""
+    if legacy_names and protocol > 2: raise ConfigError('legacy_names needs protocol <= 2 (text GLOBAL opcodes)')
+    as_file = lambda k, v: Ch(v) if k in chumpy_keys else sp.csc_matrix(v) if k in sparse_keys else v
+    with _fake_chumpy() as Ch:
+        raw = pickle.dumps({k: as_file(k, v) for k, v in data.items()}, protocol=protocol)
+    if legacy_names:
+        raw = raw.replace(b'numpy._core.multiarray', b'numpy.core.multiarray')
+        raw = raw.replace(b'scipy.sparse._csc', b'scipy.sparse.csc')
+    Path(path).write_bytes(raw)
+    return Path(path)
+
 # %% ../nbs/02_default_head.ipynb #4d23cd1c
 def make_default_head(seed:int=0) -> dict:
     "All arrays of the default head (FLAME field names) for `seed`; deterministic."
@@ -484,135 +513,3 @@ def default_head_dir(seed:int=0) -> Path:
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return final
-
-# %% ../nbs/02_default_head.ipynb #466274df
-def find_flame_dir(flame_dir=None) -> Path:
-    """The FLAME folder to use: `flame_dir` -> env TRANS3DHEAD_FLAME_DIR -> `<cache>/flame` (if it holds a model)
-    -> the embedded default head (`trans3dhead.default_head.default_head_dir()`, built on first use).
-    An explicit or env folder that lacks files raises FlameFilesError (no silent fallback)."""
-    if flame_dir is not None: return check_flame_dir(flame_dir, 'the flame_dir argument')
-    if os.environ.get(FLAME_DIR_ENV): return check_flame_dir(os.environ[FLAME_DIR_ENV], f'env {FLAME_DIR_ENV}')
-    cached = cache_root() / 'flame'
-    if flame_file(cached, 'model') is not None: return check_flame_dir(cached, 'the cache folder')
-    return check_flame_dir(default_head_dir(), 'the embedded default head (trans3dhead.default_head)')
-
-# %% ../nbs/02_default_head.ipynb #55a43c07
-def _rot_y(deg):
-    a = np.deg2rad(deg)
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-# %% ../nbs/02_default_head.ipynb #d70076dd
-def draw_mesh(ax, vertices, faces, yaw:float=0., landmarks=None, color=(0.86, 0.72, 0.62), numbers=False):
-    """Draw mesh `vertices` [V,3] (FLAME model space) turned by `yaw` degrees about y, seen from +z, on matplotlib `ax`;
-    optional `landmarks` [L,3]."""
-    R = _rot_y(yaw)
-    P = np.asarray(vertices) @ R.T
-    tri = P[np.asarray(faces)]
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
-    vis = n[:, 2] > 0
-    order = np.argsort(tri[vis][:, :, 2].mean(1))
-    light = np.array([0.3, 0.4, 1.0])
-    light /= np.linalg.norm(light)
-    shade = np.clip(n[vis][order] @ light, 0, 1)
-    ax.add_collection(PolyCollection(tri[vis][order][:, :, :2],
-                                     facecolors=np.array(color)[None] * (0.3 + 0.7*shade[:, None]), edgecolors='none'))
-    if landmarks is not None:
-        q = np.asarray(landmarks) @ R.T
-        ax.scatter(q[:, 0], q[:, 1], s=8, c='crimson', zorder=5)
-        if numbers:
-            for i, (x, y) in enumerate(q[:, :2]): ax.annotate(str(i), (x, y), fontsize=5, color='navy', xytext=(2, 2),
-                                                              textcoords='offset points')
-    ax.set_aspect('equal')
-    ax.autoscale_view()
-    ax.axis('off')
-    return ax
-
-# %% ../nbs/02_default_head.ipynb #082a9e40
-def head_mesh(flame_dir=None, shape=(), expression=(), jaw=(0., 0, 0), neck=(0., 0, 0), root=(0., 0, 0),
-              eyes=(0., 0, 0)):
-    """Posed head of a FLAME folder (default `find_flame_dir`): (vertices [V,3] FLAME model space, faces [F,3],
-    landmarks [68,3]). `shape`/`expression`: leading coefficients; `jaw`, `neck`, `root`, `eyes` (both): axis-angle
-    [3] radians."""
-    import torch   # torch only to pose the head in the viewers; the head is built with NumPy
-    from smplx.lbs import lbs   # with torch, viewers only
-    from trans3dhead.rotation import axis_angle_to_matrix   # with torch, viewers only
-    fd = find_flame_dir(flame_dir)
-    a = load_flame_arrays(fd)
-    fi, bc = load_landmark_embedding(fd)
-    betas = torch.zeros(1, a['shapedirs'].shape[-1])
-    betas[0, :len(shape)] = torch.as_tensor(shape, dtype=torch.float32)
-    betas[0, N_SHAPE:N_SHAPE + len(expression)] = torch.as_tensor(expression, dtype=torch.float32)
-    aa = torch.tensor([root, neck, jaw, eyes, eyes], dtype=torch.float32)[None]
-    t = lambda x: torch.as_tensor(x)
-    with torch.no_grad():
-        v, _ = lbs(betas, axis_angle_to_matrix(aa), t(a['v_template']), t(a['shapedirs']), t(a['posedirs']),
-                   t(a['J_regressor']), t(a['parents']), t(a['weights']), pose2rot=False)
-    v = v[0].numpy().astype(np.float64)
-    return v, a['faces'], barycentric_points(v, a['faces'], fi, bc.astype(np.float64))
-
-# %% ../nbs/02_default_head.ipynb #0b229614
-def show_head(flame_dir=None, yaws=(0, 90), numbers=False, figsize=None, **pose):
-    """Matplotlib figure of a FLAME folder's head (default `find_flame_dir`) at `yaws` (degrees) with its 68 landmarks;
-    `pose`: see `head_mesh`."""
-    v, f, l = head_mesh(flame_dir, **pose)
-    fig, axs = plt.subplots(1, len(yaws), figsize=figsize or (4*len(yaws), 5))
-    for ax, y in zip(np.atleast_1d(axs), yaws):
-        draw_mesh(ax, v, f, y, l, numbers=numbers)
-        ax.set_title(f'yaw {y}°', fontsize=9)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/02_default_head.ipynb #af617cf2
-def head_picture(path, flame_dir=None, numbers=True) -> Path:
-    """Write a PNG at `path` of the head of `flame_dir` (default: `find_flame_dir`, usually the default head), front and
-    side, with the 68 landmarks."""
-    fig = show_head(flame_dir, yaws=(0, 45, 90), numbers=numbers, figsize=(12, 5))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
-
-# %% ../nbs/02_default_head.ipynb #c2cf593e
-def plot_head_3d(flame_dir=None, landmarks=True, **pose):
-    """Plotly figure: the head of a FLAME folder (default `find_flame_dir`) as a 3D mesh, with the 68 landmarks; `pose`:
-    see `head_mesh`."""
-    import plotly.graph_objects as go   # interactive viewer only
-    v, f, l = head_mesh(flame_dir, **pose)
-    data = [go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], color='peachpuff',
-                      flatshading=False,
-                      lighting=dict(ambient=0.4, diffuse=0.8, specular=0.1), name='head')]
-    if landmarks: data.append(go.Scatter3d(x=l[:, 0], y=l[:, 1], z=l[:, 2], mode='markers',
-                                           marker=dict(size=3, color='crimson'),
-                                           text=[str(i) for i in range(len(l))], name='68 landmarks'))
-    fig = go.Figure(data)
-    fig.update_layout(scene=dict(aspectmode='data', camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=0, y=0, z=2))),
-                      margin=dict(l=0, r=0, t=0, b=0), height=500)
-    return fig
-
-# %% ../nbs/02_default_head.ipynb #26a3425f
-def head_explorer(flame_dir=None, n_shape=4, n_expr=6):
-    """ipywidgets explorer: sliders for the first `n_shape` shape and `n_expr` expression coefficients, jaw opening,
-    neck yaw/pitch, view yaw; redraws `show_head`-style pictures."""
-    import ipywidgets as w, matplotlib.pyplot as plt   # interactive viewer only
-    fd = find_flame_dir(flame_dir)
-    sl = lambda d, lo=-3., hi=3.: w.FloatSlider(value=0., min=lo, max=hi, step=0.1, description=d,
-                                                continuous_update=False)
-    shape = [sl(f'shape {i}') for i in range(n_shape)]
-    expr = [sl(f'expr {i}') for i in range(n_expr)]
-    jaw, nyaw, npitch = sl('jaw open', 0., 0.5), sl('neck yaw', -0.8, 0.8), sl('neck pitch', -0.5, 0.5)
-    view = w.FloatSlider(value=20., min=-180, max=180, step=5, description='view yaw', continuous_update=False)
-    out = w.Output()
-    def redraw(*_):
-        with out:
-            out.clear_output(wait=True)
-            v, f, l = head_mesh(fd, shape=[s.value for s in shape], expression=[s.value for s in expr],
-                                jaw=(jaw.value, 0, 0), neck=(npitch.value, nyaw.value, 0))
-            fig, ax = plt.subplots(figsize=(5, 5))
-            draw_mesh(ax, v, f, view.value, l)
-            plt.show()
-    for s in shape + expr + [jaw, nyaw, npitch, view]: s.observe(redraw, names='value')
-    redraw()
-    return w.HBox([w.VBox(shape + expr + [jaw, nyaw, npitch, view]), out])

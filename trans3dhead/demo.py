@@ -18,8 +18,8 @@ from fastcore.script import call_parse, Param, store_true
 from .errors import Trans3DHeadError
 from fastai.callback.core import Callback, CancelFitException
 
-from .default_head import find_flame_dir
-from .default_head import head_picture
+from .flame_files import find_flame_dir
+from .head_viewers import head_picture
 from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, get_dls, find_split_json
 from .model import preset

@@ -15,9 +15,9 @@ from smplx.lbs import lbs
 
 from .errors import ConfigError, FlameFilesError
 from .spaces import CROP_SIZE, pose_orthographic, to_crop_pixels
-from .flame_files import (FLAME_FILES, FLAME_N_EXPR, FLAME_N_SHAPE, load_flame_arrays, load_index_file,
-                                     load_landmark_embedding)
-from .default_head import barycentric_points, find_flame_dir
+from .flame_files import (FLAME_FILES, FLAME_N_EXPR, FLAME_N_SHAPE, find_flame_dir, load_flame_arrays,
+                                     load_index_file, load_landmark_embedding)
+from .default_head import barycentric_points
 from .rotation import axis_angle_to_matrix, matrix_to_euler, rot6d_to_matrix
 
 # %% ../nbs/01a_flame.ipynb #2ab286fd

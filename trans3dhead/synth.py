@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import sys
 from tqdm.auto import tqdm
-from .default_head import find_flame_dir
+from .flame_files import find_flame_dir
 from PIL import Image, ImageDraw, ImageFilter
 from .errors import Trans3DHeadError, ConfigError
 from .render import (MeshRenderer, Lights, perspective_projection, model_view_from_camera, vertex_normals,
@@ -600,7 +600,7 @@ class HeadModel:
 
 # %% ../nbs/04_synth.ipynb #3f3c4db1
 def load_head_model(flame_dir=None) -> HeadModel:
-    """`HeadModel` for a FLAME-format folder (None: `default_head.find_flame_dir` -> the default head); built with torch
+    """`HeadModel` for a FLAME-format folder (None: `flame_files.find_flame_dir` -> the default head); built with torch
     in this process."""
     from trans3dhead.flame import FlameLayer, ParamLayout   # torch: main process only (workers stay torch-free)
     layout = ParamLayout()

@@ -22,7 +22,7 @@ from .learner import fit_schedule, get_learner
 from .model import preset, build_model
 from .checkpoint import export_model
 from .flame import neutral_params
-from .flame_files import write_flame_pickle
+from .default_head import write_flame_pickle
 from .rotation import euler_to_matrix
 
 # %% ../nbs/90_testing.ipynb #3a14a12e
