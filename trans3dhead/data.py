@@ -14,7 +14,7 @@ __all__ = ['TRAIN_MARGIN', 'EVAL_MARGIN', 'EVAL_CROP_RULE', 'IMAGENET_MEAN', 'IM
 import json, math, os, warnings
 import matplotlib.pyplot as plt
 # errors before fastai: it sets the filter for fastai's import-time warnings
-from .errors import DataError
+from .errors import ConfigError, DataError
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from scipy.io import loadmat
@@ -141,7 +141,6 @@ def find_split_json(root, split) -> Path:
     raise DataError(f"{root}: no split file for split {split!r} (looked for {root / split / f'{split}.json'} and "
                     f"{root / f'{split}.json'}). Point `root` at the DAD-3DHeadsDataset folder.")
 
-# %% ../nbs/05_data.ipynb #5f63b8f2
 def read_json(path):
     "The JSON at `path`; `DataError` naming the file when it is missing or not valid JSON."
     try: return json.loads(Path(path).read_text())
@@ -158,7 +157,6 @@ def check_bbox(bbox, where='bbox') -> np.ndarray:
     if b[2] <= 0 or b[3] <= 0: raise DataError(f"{where}: bbox {b.tolist()} is empty (w and h must be > 0).")
     return b
 
-# %% ../nbs/05_data.ipynb #f415b3f1
 def check_bbox_in_image(bbox, width, height, where='bbox'):
     "`DataError` if `bbox` [4] (x, y, w, h) original px does not overlap the `width`×`height` image."
     x, y, w, h = bbox
@@ -268,7 +266,8 @@ class DAD3DHeads(Dataset):
         self._flame, self._flame_dir = flame, flame_dir
         self._known_bad = set()
         if validate == 'full': self.entries = [e for e in self.entries if self._try(e)]
-        elif validate != 'entries': raise ValueError(f"validate must be 'entries' or 'full', got {validate!r}")
+        elif validate != 'entries':
+            raise ConfigError(f"DAD3DHeads: validate must be 'entries' or 'full', got {validate!r}.")
 
     @property
     def flame(self):

@@ -52,7 +52,6 @@ def project_points(vertices:np.ndarray, mv:np.ndarray, proj:np.ndarray, height:f
     xy = h[:, :2] / h[:, 3:4]
     return np.stack([xy[:, 0], height - xy[:, 1]], 1)
 
-# %% ../nbs/03_render.ipynb #7012737d
 def camera_depth(vertices:np.ndarray, mv:np.ndarray) -> np.ndarray:
     "Depth [V] of model-space `vertices` [V,3] along the optical axis (OpenCV camera z, same units as the model)."
     v = np.asarray(vertices, np.float64)
