@@ -1,16 +1,17 @@
 "Integration: SynthHeads (trans3dhead.synth) written to disk and read back through trans3dhead.data / meanface."
 import numpy as np, pytest, torch
 from trans3dhead.data import DAD3DHeads, get_dls
+from trans3dhead.meanface import mean_face
 from trans3dhead.spaces import crop_to_orig
+from trans3dhead.synth import generate_synthheads
 from trans3dhead.testing import make_tiny_flame
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory):
-    synth_mod = pytest.importorskip('trans3dhead.synth')
     tmp = tmp_path_factory.mktemp('synth')
     flame_dir = make_tiny_flame(tmp / 'flame')
-    root = synth_mod.generate_synthheads(tmp / 'synth', n_train=6, n_val=2, n_test=2, seed=0, flame_dir=flame_dir,
-                                         workers=1, progress=False)
+    root = generate_synthheads(tmp / 'synth', n_train=6, n_val=2, n_test=2, seed=0, flame_dir=flame_dir, workers=1,
+                               progress=False)
     return root, flame_dir
 
 def test_synth_roundtrip(synth):
@@ -44,7 +45,6 @@ def test_synth_splits_and_dls(synth):
     assert vb['landmarks'].shape == (2, 68, 2)
 
 def test_synth_mean_face(synth):
-    from trans3dhead.meanface import mean_face
     root, flame_dir = synth
     mf = mean_face(root, flame_dir=flame_dir)
     assert mf.shape == (68, 2) and (np.abs(mf) < 1).all()

@@ -1,18 +1,21 @@
 "SynthHeads end to end: DAD-3DHeads structure, determinism across worker counts, reprojection checks."
-import json, importlib.util
-import numpy as np, pytest
+import json
+import numpy as np, pytest, torch
 from PIL import Image
-from trans3dhead.synth import generate_synthheads, load_head_model, check_item, item_id, MARKER
-from trans3dhead.render import SUBPIXEL_TOL
+from matplotlib.path import Path as MPath
+from trans3dhead.default_head import default_head_dir
+from trans3dhead.errors import ConfigError
+from trans3dhead.render import (SUBPIXEL_TOL, MeshRenderer, Lights, model_view_from_camera, perspective_projection,
+                                project_points)
+from trans3dhead.rotation import rotation_from_model_view, matrix_to_euler
+from trans3dhead.synth import generate_synthheads, check_item, item_id, MARKER, render_item, sample_item_params
+from trans3dhead.synth_appearance import item_meshes
+from trans3dhead.synth_geometry import load_head_model, euler_rotation
 
 @pytest.fixture(scope='module')
-def flame_dir(tmp_path_factory):
-    "The default head when its module exists, else the tiny FLAME-format head."
-    if importlib.util.find_spec('trans3dhead.default_head') is not None:
-        from trans3dhead.default_head import default_head_dir
-        return str(default_head_dir())
-    from trans3dhead.testing import make_tiny_flame
-    return str(make_tiny_flame(tmp_path_factory.mktemp('flame') / 'tiny'))
+def flame_dir():
+    "The default head's FLAME folder."
+    return str(default_head_dir())
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory, flame_dir):
@@ -50,8 +53,6 @@ def test_reprojection(synth, flame_dir):
 
 def test_rotation_convention(synth):
     "R_gt = (diag(1,-1,-1,1) MV)[:3,:3] is a rotation; the ground-truth Euler angles stay within the sampled limits."
-    import torch
-    from trans3dhead.rotation import rotation_from_model_view, matrix_to_euler
     for e in json.loads((synth / 'train' / 'train.json').read_text()):
         mv = torch.tensor(json.loads((synth / e['annotation_path']).read_text())['model_view_matrix'], dtype=torch.float64)
         R = rotation_from_model_view(mv)
@@ -66,7 +67,6 @@ def test_deterministic_across_workers(synth, flame_dir, tmp_path):
         assert (synth / rel).read_bytes() == (other / rel).read_bytes(), rel
 
 def test_bad_root(tmp_path, flame_dir):
-    from trans3dhead.errors import ConfigError
     f = tmp_path / 'file'
     f.write_text('x')
     with pytest.raises(ConfigError, match='not a folder'): generate_synthheads(f, 1, 0, 0, flame_dir=flame_dir, progress=False)
@@ -75,9 +75,6 @@ def test_appearance(flame_dir):
     """The painted face reads as a face: in the mean of 8 frontal renders of the template the eyes (inside landmarks
     36-41, 42-47) are darker than the cheek, and each face has a dark pupil; appearance is deterministic per seed and
     never touches the annotation."""
-    from matplotlib.path import Path as MPath
-    from trans3dhead.synth import item_meshes, euler_rotation, render_item, sample_item_params
-    from trans3dhead.render import MeshRenderer, Lights, model_view_from_camera, perspective_projection, project_points
     head, rnd = load_head_model(flame_dir), MeshRenderer(shading='vertex')
     p0 = np.zeros((1, head.layout.n))
     p0[0, head.layout.rotation] = [1, 0, 0, 0, 1, 0]

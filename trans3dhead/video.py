@@ -21,8 +21,8 @@ from .inference import (FacePrediction, predict, draw_prediction, face_record, h
                                    IMAGE_EXTS, _as_model, run_predict)
 from .detect import auto_detector
 from .render import MeshRenderer, project_points
-from .synth import (load_head_model, euler_rotation, sample_camera, sample_lights, skin_albedo,
-                               sample_skin_tone, face_texture, random_background)
+from .synth_geometry import load_head_model, euler_rotation, sample_camera
+from .synth_appearance import sample_lights, skin_albedo, sample_skin_tone, face_texture, random_background
 
 # %% auto #0
 __all__ = ['ROTATION_FILTER', 'VIDEO_EXTS', 'CSV_COLUMNS', 'smoothing_factor', 'OneEuroFilter', 'PoseSmoother', 'noisy_face',
