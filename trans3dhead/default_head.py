@@ -476,7 +476,7 @@ INDEX_FILES = ('face_indices', 'head_indices', 'head_z5_indices', 'landmarks_191
 
 def write_flame_files(head:dict, dest) -> Path:
     """Write `head` (from `make_default_head`) into folder `dest` in FLAME's file formats (pickles via
-    `flame_files.write_flame_pickle`, FLAME 2020's module names)."""
+    `write_flame_pickle`, FLAME 2020's module names)."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     write_flame_pickle(dest/'generic_model.pkl', {k: head[k] for k in MODEL_KEYS}, sparse_keys=('J_regressor',))
