@@ -20,9 +20,9 @@ from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.optimizer import Optimizer, adam_step, average_grad, average_sqr_grad, l2_reg, step_stat
-from fastai.torch_core import default_device, set_seed
-from .checkpoint import (CheckpointCallback, arch_of, build_arch, export_model, load_checkpoint,
-                                    read_checkpoint, to_numpy)
+from fastai.torch_core import default_device, set_seed, to_np
+from .archs import arch_of, build_arch
+from .checkpoint import CheckpointCallback, export_model, load_checkpoint, read_checkpoint
 from .data import get_dls
 from .distributed import bare_model, ddp, distributed_ctx, is_rank0, sum_over_ranks
 from .files import atomic_write_text
@@ -312,7 +312,7 @@ def train(data, out='runs/trans3dhead', epochs: int = 360, bs: int = 32, preset_
     with distributed_ctx() as dev:
         dls = get_dls(data, bs=bs, num_workers=workers, flame_dir=flame_dir, crop_size=size, device=dev)
         mf = None
-        if resume and cfg.landmark_branch: mf = to_numpy(read_checkpoint(ckpt)['mean_face'])
+        if resume and cfg.landmark_branch: mf = to_np(read_checkpoint(ckpt)['mean_face'])
         learn = get_learner(dls, cfg, mean_face=mf, flame_dir=flame_dir, lr=lr, schedule=schedule, z5=z5,
                             chamfer=chamfer, precision=precision, ckpt_dir=out, device=dev, path=out, arch=arch,
                             terms_file=out / 'loss_terms.jsonl' if is_rank0() else None)
