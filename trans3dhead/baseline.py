@@ -9,38 +9,37 @@ __all__ = ['SepConv', 'Fuse', 'BiFPN', 'DAD3DNetBaseline', 'build_baseline']
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from .model import (ModelConfig, ModelOutput, init_param_bias, template_landmarks,
-                               _flame_layer)
+from .model import ModelConfig, ModelOutput, build_flame, init_param_bias, template_landmarks
 from .backbones import backbone_stages
 from .spaces import CROP_SIZE, to_crop_pixels
 
 # %% ../nbs/11_baseline.ipynb #80c3fa2d
 class SepConv(nn.Sequential):
-    "Depthwise 3×3 + pointwise 1×1 + BN + ReLU: `[B, c, H, W] -> [B, c, H, W]`."
-    def __init__(self, c:int):
-        super().__init__(nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.Conv2d(c, c, 1, bias=False),
-                         nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+    "Depthwise 3×3 + pointwise 1×1 + BN + ReLU: `[B, d_model, H, W] -> [B, d_model, H, W]`."
+    def __init__(self, d_model:int):
+        super().__init__(nn.Conv2d(d_model, d_model, 3, padding=1, groups=d_model, bias=False),
+                         nn.Conv2d(d_model, d_model, 1, bias=False), nn.BatchNorm2d(d_model), nn.ReLU(inplace=True))
 
 # %% ../nbs/11_baseline.ipynb #efddbf06
 class Fuse(nn.Module):
-    "Fast normalised fusion of k same-shape maps, then a SepConv."
-    def __init__(self, k:int, c:int):
+    "Fast normalised fusion of k same-shape maps `[B, d_model, H, W]`, then a SepConv."
+    def __init__(self, k:int, d_model:int):
         super().__init__()
-        self.w, self.conv = nn.Parameter(torch.ones(k)), SepConv(c)
+        self.w, self.conv = nn.Parameter(torch.ones(k)), SepConv(d_model)
     def forward(self, *xs:Tensor) -> Tensor:
         w = F.relu(self.w)
         return self.conv(sum(wi * x for wi, x in zip(w, xs)) / (w.sum() + 1e-4))
 
 # %% ../nbs/11_baseline.ipynb #25e81bdc
 class BiFPN(nn.Module):
-    """One BiFPN layer over levels fine→coarse: lists of `[B, C_i, H_i, W_i]` -> lists of `[B, c, H_i, W_i]` (each level
-    half the previous)."""
-    def __init__(self, in_channels:list[int], c:int=256):
+    """One BiFPN layer over levels fine→coarse: lists of `[B, C_i, H_i, W_i]` -> lists of `[B, d_model, H_i, W_i]`
+    (each level half the previous)."""
+    def __init__(self, in_channels:list[int], d_model:int=256):
         super().__init__()
-        self.lateral = nn.ModuleList(nn.Conv2d(ci, c, 1) for ci in in_channels)
+        self.lateral = nn.ModuleList(nn.Conv2d(ci, d_model, 1) for ci in in_channels)
         n = len(in_channels)
-        self.td = nn.ModuleList(Fuse(2, c) for _ in range(n - 1))   # levels n-2 .. 0
-        self.bu = nn.ModuleList(Fuse(3, c) for _ in range(n - 1))   # levels 1 .. n-1 (last: 2 inputs + itself)
+        self.td = nn.ModuleList(Fuse(2, d_model) for _ in range(n - 1))   # levels n-2 .. 0
+        self.bu = nn.ModuleList(Fuse(3, d_model) for _ in range(n - 1))   # levels 1 .. n-1 (last: 2 inputs + itself)
 
     def forward(self, feats:list[Tensor]) -> list[Tensor]:
         p = [l(f) for l, f in zip(self.lateral, feats)]
@@ -56,13 +55,13 @@ class BiFPN(nn.Module):
 class DAD3DNetBaseline(nn.Module):
     "DAD-3DNet-style model: images `[B,3,H,W]` -> ModelOutput (+ heatmap logits `[B, 68, H/4, W/4]`)."
     def __init__(self, stem:nn.Module, stages:nn.ModuleList, stage_channels:tuple, flame:nn.Module,
-                 n_params:int=413, c:int=256, n_points:int=68, hidden:int=512, crop_size:int=CROP_SIZE):
+                 n_params:int=413, d_model:int=256, n_points:int=68, hidden:int=512, crop_size:int=CROP_SIZE):
         super().__init__()
         c1, c2, c3, c4 = stage_channels
         self.stem, self.stages = stem, stages          # backbone_stages: strides 4, 8, 16, 32
-        self.fpn = BiFPN([c1, c2, c3], c)
-        self.heatmap = nn.Sequential(SepConv(c), nn.Conv2d(c, n_points, 1))
-        self.fuse_hm, self.fuse_fpn = nn.Conv2d(n_points, c3, 1), nn.Conv2d(c, c3, 1)
+        self.fpn = BiFPN([c1, c2, c3], d_model)
+        self.heatmap = nn.Sequential(SepConv(d_model), nn.Conv2d(d_model, n_points, 1))
+        self.fuse_hm, self.fuse_fpn = nn.Conv2d(n_points, c3, 1), nn.Conv2d(d_model, c3, 1)
         mlp = lambda n: nn.Sequential(nn.Linear(c4, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n))
         self.head_shape, self.head_pose, self.head_lmk = mlp(n_params - 10), mlp(10), mlp(2 * n_points)
         for h in (self.head_shape, self.head_pose, self.head_lmk):
@@ -91,7 +90,7 @@ def build_baseline(cfg:ModelConfig|None=None, mean_face=None, flame_dir=None,
     """A `DAD3DNetBaseline` for `cfg` (default: ResNet-50, 413 parameters, 256-channel BiFPN); mean_face `[68, 2]`
     normalised crop coords."""
     cfg = (cfg or ModelConfig()).validate()
-    flame = flame if flame is not None else _flame_layer(cfg.n_params, flame_dir, cfg.crop_size)
+    flame = flame if flame is not None else build_flame(cfg, flame_dir)
     stem, stages, chans = backbone_stages(cfg.backbone, cfg.backbone_weights, cfg.pretrained)
     m = DAD3DNetBaseline(stem, stages, chans, flame, cfg.n_params, cfg.d_model, cfg.n_landmarks,
                          crop_size=cfg.crop_size)

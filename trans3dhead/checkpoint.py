@@ -10,38 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn, Tensor
+from torch import nn
 # errors before fastai: it sets the filter for fastai's import-time warnings
 from .errors import CheckpointError, ConfigError
 from fastai.callback.core import Callback
 from fastai.learner import Learner
+from fastai.torch_core import to_np
 from fastcore.foundation import L
 
-from .baseline import build_baseline
+from .archs import arch_of, build_arch
 from .distributed import bare_model, is_rank0
 from .files import atomic_write, atomic_write_text
-from .model import ModelConfig, build_model
+from .model import ModelConfig
 
 # %% auto #0
-__all__ = ['ARCHS', 'FLAME_PREFIX', 'MODEL_FORMAT', 'build_arch', 'arch_of', 'model_state', 'load_model_state', 'get_rng_state',
-           'set_rng_state', 'atomic_torch_save', 'plain', 'opt_state', 'load_opt_state', 'checkpoint_dict',
-           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'to_numpy', 'export_model',
-           'load_model']
-
-# %% ../nbs/14a_checkpoint.ipynb #96b8939c
-ARCHS = ('trans3dhead', 'dad3dnet')
-
-def build_arch(arch: str, cfg: ModelConfig, mean_face=None, flame_dir=None) -> nn.Module:
-    "`build_model` ('trans3dhead') or the DAD-3DNet baseline's `build_baseline` ('dad3dnet')."
-    if arch == 'trans3dhead': return build_model(cfg, mean_face, flame_dir)
-    if arch == 'dad3dnet':
-        return build_baseline(cfg, mean_face, flame_dir)
-    raise ConfigError(f"arch={arch!r}: use one of {ARCHS}")
-
-# %% ../nbs/14a_checkpoint.ipynb #6a9e36bc
-def arch_of(model: nn.Module) -> str:
-    "'dad3dnet' for the baseline, else 'trans3dhead'."
-    return 'dad3dnet' if type(bare_model(model)).__name__ == 'DAD3DNetBaseline' else 'trans3dhead'
+__all__ = ['FLAME_PREFIX', 'MODEL_FORMAT', 'model_state', 'load_model_state', 'get_rng_state', 'set_rng_state',
+           'atomic_torch_save', 'plain', 'opt_state', 'load_opt_state', 'checkpoint_dict', 'save_checkpoint',
+           'read_checkpoint', 'load_checkpoint', 'CheckpointCallback', 'export_model', 'load_model']
 
 # %% ../nbs/14a_checkpoint.ipynb #ded98b51
 FLAME_PREFIX = 'flame.'
@@ -68,10 +53,9 @@ def get_rng_state(dls=None) -> dict:
     st = dict(python=random.getstate(),
               numpy=[npst[0], torch.from_numpy(npst[1].astype(np.int64)), *map(float, npst[2:])],
               torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-              dls=[dl.rng.getstate() for dl in (dls.loaders if dls is not None else []) if hasattr(dl, 'rng')])
+              dls=[dl.rng.getstate() for dl in _rng_loaders(dls)])
     return st
 
-# %% ../nbs/14a_checkpoint.ipynb #e94436e0
 def set_rng_state(st: dict, dls=None):
     "Inverse of `get_rng_state`."
     random.setstate(_tuples(st['python']))
@@ -79,10 +63,12 @@ def set_rng_state(st: dict, dls=None):
     np.random.set_state((n[0], n[1].numpy().astype(np.uint32), int(n[2]), int(n[3]), float(n[4])))
     torch.set_rng_state(st['torch'])
     if st['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
-    if dls is not None:
-        for dl, s in zip([dl for dl in dls.loaders if hasattr(dl, 'rng')], st['dls']): dl.rng.setstate(_tuples(s))
+    for dl, s in zip(_rng_loaders(dls), st['dls']): dl.rng.setstate(_tuples(s))
 
-# %% ../nbs/14a_checkpoint.ipynb #d9e88964
+def _rng_loaders(dls) -> list:
+    "The fastai DataLoaders of `dls` that have their own shuffling RNG (none when `dls` is None)."
+    return [dl for dl in (dls.loaders if dls is not None else []) if hasattr(dl, 'rng')]
+
 def _tuples(o):
     "Lists back to tuples (random.setstate wants tuples)."
     return tuple(_tuples(v) for v in o) if isinstance(o, (list, tuple)) else o
@@ -102,13 +88,11 @@ def plain(o):
     if isinstance(o, np.generic): return o.item()
     return o
 
-# %% ../nbs/14a_checkpoint.ipynb #5371b10c
 def opt_state(opt) -> dict:
     """A fastai `Optimizer`'s state dict (per-parameter state in parameter order, per-group hyper-parameters) as plain
     values."""
     return plain(opt.state_dict())
 
-# %% ../nbs/14a_checkpoint.ipynb #6950f51c
 def load_opt_state(opt, sd: dict, where='checkpoint'):
     "Inverse of `opt_state`; `CheckpointError` if the parameter groups differ."
     if len(sd['hypers']) != len(opt.param_lists) or len(sd['state']) != sum(len(g) for g in opt.param_lists):
@@ -173,11 +157,6 @@ class CheckpointCallback(Callback):
     def after_epoch(self):
         if is_rank0(): save_checkpoint(self.learn, self.path, self.epoch + 1)
 
-# %% ../nbs/14a_checkpoint.ipynb #68937057
-def to_numpy(t) -> np.ndarray:
-    "A tensor (any device, any float dtype: returned as float32) or array-like -> NumPy array."
-    return t.detach().float().cpu().numpy() if isinstance(t, Tensor) else np.asarray(t)
-
 # %% ../nbs/14a_checkpoint.ipynb #250f0231
 MODEL_FORMAT = 'trans3dhead-model'
 
@@ -200,8 +179,8 @@ def export_model(learn_or_model, path, cfg: ModelConfig | None = None, mean_face
                 flame_n_vertices=int(m.flame.n_vertices))
     atomic_write_text(path / 'config.json', json.dumps(meta, indent=1))
     if mean_face is not None:
-        atomic_write(path / 'mean_face.npy',
-                     lambda f: np.save(f, to_numpy(mean_face).astype(np.float32), allow_pickle=False))
+        mf = to_np(torch.as_tensor(mean_face, dtype=torch.float32))
+        atomic_write(path / 'mean_face.npy', lambda f: np.save(f, mf, allow_pickle=False))
     return path
 
 # %% ../nbs/14a_checkpoint.ipynb #765f92a6
@@ -232,7 +211,7 @@ def load_model(path, flame_dir=None, device='cpu') -> nn.Module:
     try: cfg = ModelConfig(**{**meta['config'], 'pretrained': False, 'backbone_weights': None}).validate()
     except TypeError as e: raise CheckpointError(f"{path}: config has unknown fields ({e}); made by another "
                                                  "trans3dhead version?") from e
-    model = build_arch(meta.get('arch', 'trans3dhead'), cfg, None if mf is None else to_numpy(mf), flame_dir)
+    model = build_arch(meta.get('arch', 'trans3dhead'), cfg, mf, flame_dir)
     nv = meta.get('flame_n_vertices')
     if nv is not None and nv != model.flame.n_vertices:
         raise CheckpointError(f"{path}: trained with a FLAME model of {nv} vertices, but {model.flame.flame_dir} has "

@@ -13,27 +13,27 @@ from torch import nn, Tensor
 from .qamem import QAMem
 
 # %% ../nbs/08_decoder.ipynb #a37fea98
-def sine_pos_embed(h:int, w:int, d:int=256, temperature:float=10000., device=None, dtype=torch.float32) -> Tensor:
-    """DETR's normalised 2D sine encoding of an `h×w` grid -> `[h*w, d]` (row-major cells; first d/2 channels: y, rest:
-    x)."""
-    npf, eps, scale = d // 2, 1e-6, 2 * math.pi
+def sine_pos_embed(h:int, w:int, d_model:int=256, temperature:float=10000., device=None, dtype=torch.float32) -> Tensor:
+    """DETR's normalised 2D sine encoding of an `h×w` grid -> `[h*w, d_model]` (row-major cells; first half of the
+    channels: y, rest: x)."""
+    npf, eps, scale = d_model // 2, 1e-6, 2 * math.pi
     y = torch.arange(1, h + 1, device=device, dtype=dtype)[:, None].expand(h, w) / (h + eps) * scale
     x = torch.arange(1, w + 1, device=device, dtype=dtype)[None, :].expand(h, w) / (w + eps) * scale
     dim_t = temperature ** (2 * (torch.arange(npf, device=device, dtype=dtype) // 2) / npf)
     def enc(p):
         p = p[..., None] / dim_t                                   # [h, w, npf]
         return torch.stack((p[..., 0::2].sin(), p[..., 1::2].cos()), dim=-1).flatten(-2)
-    return torch.cat((enc(y), enc(x)), dim=-1).reshape(h * w, d)
+    return torch.cat((enc(y), enc(x)), dim=-1).reshape(h * w, d_model)
 
 # %% ../nbs/08_decoder.ipynb #68c851de
 class Attention(nn.Module):
     "Multi-head attention, batch-first; `n_qamem` > 0 applies a QAMem over that many queries to the attended values."
-    def __init__(self, d:int=256, nheads:int=8, dropout:float=0., n_qamem:int=0):
+    def __init__(self, d_model:int=256, nheads:int=8, dropout:float=0., n_qamem:int=0):
         super().__init__()
-        self.d, self.h = d, nheads
-        self.q, self.k, self.v, self.out = (nn.Linear(d, d) for _ in range(4))
+        self.d_model, self.h = d_model, nheads
+        self.q, self.k, self.v, self.out = (nn.Linear(d_model, d_model) for _ in range(4))
         self.drop = nn.Dropout(dropout)
-        self.qamem = QAMem(n_qamem, d) if n_qamem else None
+        self.qamem = QAMem(n_qamem, d_model) if n_qamem else None
         for m in (self.q, self.k, self.v, self.out):
             nn.init.xavier_uniform_(m.weight)
             nn.init.zeros_(m.bias)
@@ -48,15 +48,16 @@ class Attention(nn.Module):
             x = self.drop(attn) @ v
         else:                                                       # same numbers, fused kernel
             attn, x = None, F.scaled_dot_product_attention(q, k, v, dropout_p=self.drop.p if self.training else 0.)
-        x = x.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d)                  # [B, N, d]
+        x = x.transpose(1, 2).reshape(query.shape[0], query.shape[1], self.d_model)                # [B, N, d]
         if self.qamem is not None: x = self.qamem(x)                                          # Eq. 3
         return self.out(x), attn
 
 # %% ../nbs/08_decoder.ipynb #2d600c82
 class FFN(nn.Sequential):
-    "Linear(d, dim_ff) -> ReLU -> dropout -> Linear(dim_ff, d): `[..., d] -> [..., d]`."
-    def __init__(self, d:int, dim_ff:int, dropout:float=0.):
-        super().__init__(nn.Linear(d, dim_ff), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(dim_ff, d))
+    "Linear(d_model, dim_ff) -> ReLU -> dropout -> Linear(dim_ff, d_model): `[..., d] -> [..., d]`."
+    def __init__(self, d_model:int, dim_ff:int, dropout:float=0.):
+        super().__init__(nn.Linear(d_model, dim_ff), nn.ReLU(inplace=True), nn.Dropout(dropout),
+                         nn.Linear(dim_ff, d_model))
 
 # %% ../nbs/08_decoder.ipynb #21d7f442
 def _with_pos(x:Tensor, pos:Tensor|None) -> Tensor: return x if pos is None else x + pos
@@ -64,12 +65,13 @@ def _with_pos(x:Tensor, pos:Tensor|None) -> Tensor: return x if pos is None else
 # %% ../nbs/08_decoder.ipynb #b7d27bef
 class DecoderLayer(nn.Module):
     "Self-attention, cross-attention (optional QAMem over `n_queries`), FFN; post-norm. `[B, N, d] -> [B, N, d]`."
-    def __init__(self, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_queries:int=0, qamem:bool=False):
+    def __init__(self, d_model:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_queries:int=0,
+                 qamem:bool=False):
         super().__init__()
-        self.self_attn = Attention(d, nheads, dropout)
-        self.cross_attn = Attention(d, nheads, dropout, n_qamem=n_queries if qamem else 0)
-        self.ffn = FFN(d, dim_ff, dropout)
-        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(3))
+        self.self_attn = Attention(d_model, nheads, dropout)
+        self.cross_attn = Attention(d_model, nheads, dropout, n_qamem=n_queries if qamem else 0)
+        self.ffn = FFN(d_model, dim_ff, dropout)
+        self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(3))
         self.drops = nn.ModuleList(nn.Dropout(dropout) for _ in range(3))
         self.keep_attn, self.cross_attn_map = False, None
 
@@ -87,10 +89,10 @@ class DecoderLayer(nn.Module):
 class EncoderLayer(nn.Module):
     """DETR encoder layer over the memory cells: self-attention (positions on queries and keys), FFN; post-norm. `[B, S,
     d]`."""
-    def __init__(self, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1):
+    def __init__(self, d_model:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1):
         super().__init__()
-        self.attn, self.ffn = Attention(d, nheads, dropout), FFN(d, dim_ff, dropout)
-        self.norms = nn.ModuleList(nn.LayerNorm(d) for _ in range(2))
+        self.attn, self.ffn = Attention(d_model, nheads, dropout), FFN(d_model, dim_ff, dropout)
+        self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(2))
         self.drops = nn.ModuleList(nn.Dropout(dropout) for _ in range(2))
 
     def forward(self, src:Tensor, pos:Tensor|None=None) -> Tensor:
@@ -101,11 +103,12 @@ class EncoderLayer(nn.Module):
 # %% ../nbs/08_decoder.ipynb #5a4ece7c
 class Decoder(nn.Module):
     "`n_layers` DecoderLayers; forward -> `[L, B, N, d]`, each layer's output through a shared final LayerNorm."
-    def __init__(self, n_layers:int=2, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1,
+    def __init__(self, n_layers:int=2, d_model:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1,
                  n_queries:int=0, qamem:bool=False):
         super().__init__()
-        self.layers = nn.ModuleList(DecoderLayer(d, nheads, dim_ff, dropout, n_queries, qamem) for _ in range(n_layers))
-        self.norm = nn.LayerNorm(d)
+        self.layers = nn.ModuleList(DecoderLayer(d_model, nheads, dim_ff, dropout, n_queries, qamem)
+                                    for _ in range(n_layers))
+        self.norm = nn.LayerNorm(d_model)
 
     def forward(self, tgt:Tensor, memory:Tensor, pos:Tensor|None=None, query_pos:Tensor|None=None) -> Tensor:
         "tgt `[B, N, d]`, memory `[B, S, d]`, pos `[S, d]`, query_pos `[N, d]` -> `[L, B, N, d]`."
@@ -118,9 +121,9 @@ class Decoder(nn.Module):
 # %% ../nbs/08_decoder.ipynb #da3aa58a
 class Encoder(nn.Module):
     "`n_layers` EncoderLayers (0: identity): memory `[B, S, d]` -> `[B, S, d]`."
-    def __init__(self, n_layers:int=0, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1):
+    def __init__(self, n_layers:int=0, d_model:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1):
         super().__init__()
-        self.layers = nn.ModuleList(EncoderLayer(d, nheads, dim_ff, dropout) for _ in range(n_layers))
+        self.layers = nn.ModuleList(EncoderLayer(d_model, nheads, dim_ff, dropout) for _ in range(n_layers))
 
     def forward(self, src:Tensor, pos:Tensor|None=None) -> Tensor:
         for layer in self.layers: src = layer(src, pos)
@@ -129,10 +132,10 @@ class Encoder(nn.Module):
 # %% ../nbs/08_decoder.ipynb #5f50ef58
 class MQInit(nn.Module):
     "Eq. 1: `FC(GlobalAvgPool(M))`, memory `[B, S, d]` -> initial queries `[B, N, d]`."
-    def __init__(self, n_queries:int, d:int=256):
+    def __init__(self, n_queries:int, d_model:int=256):
         super().__init__()
-        self.n, self.d = n_queries, d
-        self.fc = nn.Linear(d, n_queries * d)
+        self.n_queries, self.d_model = n_queries, d_model
+        self.fc = nn.Linear(d_model, n_queries * d_model)
 
     def forward(self, memory:Tensor) -> Tensor:
-        return self.fc(memory.mean(1)).view(memory.shape[0], self.n, self.d)
+        return self.fc(memory.mean(1)).view(memory.shape[0], self.n_queries, self.d_model)

@@ -25,10 +25,8 @@ def bare_model(model: nn.Module) -> nn.Module:
     "The model inside a `DistributedDataParallel`/`DataParallel` wrapper (or the model itself)."
     return model.module if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else model
 
-# %% ../nbs/14b_distributed.ipynb #aee0bda9
 def is_rank0() -> bool: return rank_distrib() == 0
 
-# %% ../nbs/14b_distributed.ipynb #6edafc03
 def sum_over_ranks(t: Tensor) -> Tensor:
     "`t` summed over all processes of the group (all-reduce); `t` itself in a single process."
     if dist.is_available() and dist.is_initialized():

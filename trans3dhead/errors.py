@@ -12,23 +12,18 @@ import warnings
 class Trans3DHeadError(Exception):
     "Base class: a problem with the user's files, data or settings (not a bug in the package)."
 
-# %% ../nbs/00_errors.ipynb #ec8d105e
 class FlameFilesError(Trans3DHeadError):
     "FLAME model files are missing or unreadable."
 
-# %% ../nbs/00_errors.ipynb #7bb41bc5
 class UnsafeFileError(Trans3DHeadError):
     "A model or data file asks to run code (e.g. a pickle naming a class we do not allow)."
 
-# %% ../nbs/00_errors.ipynb #255e7d31
 class DataError(Trans3DHeadError):
     "A data-set item, annotation or image is missing, malformed or out of range."
 
-# %% ../nbs/00_errors.ipynb #b8b826ee
 class ConfigError(Trans3DHeadError):
     "A configuration value is invalid."
 
-# %% ../nbs/00_errors.ipynb #eb36db05
 class CheckpointError(Trans3DHeadError):
     "A checkpoint or exported learner is missing, incomplete or from an incompatible model."
 

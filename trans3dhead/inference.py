@@ -17,8 +17,8 @@ from .errors import DataError, ConfigError
 from .data import load_image, crop_image, normalize_image, crop_box, EVAL_MARGIN
 from .spaces import crop_transform, crop_to_orig, CROP_SIZE
 from .spaces import posed_to_image
-from fastai.torch_core import default_device
-from .checkpoint import load_model, to_numpy
+from fastai.torch_core import default_device, to_np
+from .checkpoint import load_model
 from .distributed import bare_model
 from .files import atomic_write_text
 from .detect import auto_detector
@@ -173,7 +173,7 @@ def _dense_sets(flame, verts_img: Tensor) -> dict:
     "{n: [n,2]} original px for the dense landmark sets the FLAME folder has."
     out = {}
     for n in (191, 445):
-        if getattr(flame, f'dense_{n}', None) is not None: out[n] = to_numpy(flame.dense(verts_img[None], n)[0, :, :2])
+        if getattr(flame, f'dense_{n}', None) is not None: out[n] = to_np(flame.dense(verts_img[None], n)[0, :, :2])
     return out
 
 # %% ../nbs/15_inference.ipynb #7556b1c7
@@ -181,7 +181,7 @@ def _dense_sets(flame, verts_img: Tensor) -> dict:
 def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_SIZE) -> list[FacePrediction]:
     """ModelOutput of a batch, its crops `[3]` and per-item `(source, box, image_size)` -> `FacePrediction`s (original
     px)."""
-    faces_idx = to_numpy(flame.faces).astype(np.int64)
+    faces_idx = to_np(flame.faces).astype(np.int64)
     res = []
     for i, (crop, (src, box, size)) in enumerate(zip(crops, meta)):
         c = torch.as_tensor(np.asarray(crop, dtype=np.float64))[None]
@@ -190,11 +190,11 @@ def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_
         lmk_mesh = flame.landmarks68(vd[None])[0, :, :2].double().cpu()
         lmk = lmk_mesh if out.landmarks is None else crop_to_orig(out.landmarks[i].double().cpu()[None], c)[0]
         res.append(FacePrediction(source=src, box=np.asarray(box, dtype=np.float64), crop=np.asarray(crop),
-                                  landmarks=to_numpy(lmk),
-                                  landmarks_mesh=to_numpy(lmk_mesh), vertices=to_numpy(verts), faces=faces_idx,
-                                  rotation=to_numpy(out.flame.rotation[i].double()),
-                                  euler=to_numpy(out.flame.euler[i].double()),
-                                  params=to_numpy(out.params[i].double()), dense=_dense_sets(flame, vd),
+                                  landmarks=to_np(lmk),
+                                  landmarks_mesh=to_np(lmk_mesh), vertices=to_np(verts), faces=faces_idx,
+                                  rotation=to_np(out.flame.rotation[i].double()),
+                                  euler=to_np(out.flame.euler[i].double()),
+                                  params=to_np(out.params[i].double()), dense=_dense_sets(flame, vd),
                                   image_size=tuple(size)))
     return res
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_learner.ipynb #961edb68
 from __future__ import annotations
-import json, math, sys, warnings
+import json, math, warnings
 from dataclasses import fields, is_dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -14,15 +14,16 @@ from torch import nn, Tensor
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param, store_true
 # errors before fastai: it sets the filter for fastai's import-time warnings
-from .errors import Trans3DHeadError, ConfigError, CheckpointError, DataError
+from .errors import ConfigError, CheckpointError, DataError
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelEpochException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.optimizer import Optimizer, adam_step, average_grad, average_sqr_grad, l2_reg, step_stat
-from fastai.torch_core import default_device, set_seed
-from .checkpoint import (CheckpointCallback, arch_of, build_arch, export_model, load_checkpoint,
-                                    read_checkpoint, to_numpy)
+from fastai.torch_core import default_device, set_seed, to_np
+from .archs import arch_of, build_arch
+from .checkpoint import CheckpointCallback, export_model, load_checkpoint, read_checkpoint
+from .cli import exit_on_error, renamed_flag
 from .data import get_dls
 from .distributed import bare_model, ddp, distributed_ctx, is_rank0, sum_over_ranks
 from .files import atomic_write_text
@@ -104,7 +105,6 @@ def backbone_modules(m: nn.Module) -> list[nn.Module]:
     if hasattr(m, 'stem') and hasattr(m, 'stages'): return [m.stem, m.stages]
     raise ConfigError(f"{type(m).__name__} has no `.backbone` (nor `.stem`/`.stages`): cannot split the learning rates")
 
-# %% ../nbs/14_learner.ipynb #ba4ee710
 def head_splitter(model: nn.Module) -> list[list[nn.Parameter]]:
     "Parameter groups `[backbone, rest]` (see `backbone_modules`)."
     m = bare_model(model)
@@ -112,7 +112,6 @@ def head_splitter(model: nn.Module) -> list[list[nn.Parameter]]:
     ids = {id(p) for p in bb}
     return [bb, [p for p in m.parameters() if id(p) not in ids]]
 
-# %% ../nbs/14_learner.ipynb #d5639f3f
 def discriminative_lr(lr: float, backbone_mult: float = 0.1) -> slice:
     "fastai learning rate for groups `[backbone, rest]`: `slice(lr·backbone_mult, lr)` -> `[lr·mult, lr]`."
     if not (lr > 0 and backbone_mult > 0):
@@ -124,7 +123,6 @@ def decay_epoch(n_epoch: int, at: float = 2 / 3) -> int:
     "The epoch (0-based) from which the rate is divided: `round(n_epoch·at)` (240 of 360)."
     return int(round(n_epoch * at))
 
-# %% ../nbs/14_learner.ipynb #e97c4612
 def step_schedule(lrs, n_epoch: int, at: float = 2 / 3, factor: float = 0.1):
     "`pct -> lrs·factor^(epoch ≥ decay_epoch(n_epoch, at))`, lrs: scalar or array (one per parameter group)."
     lrs, first = np.asarray(lrs, dtype=np.float64), decay_epoch(n_epoch, at)
@@ -133,7 +131,6 @@ def step_schedule(lrs, n_epoch: int, at: float = 2 / 3, factor: float = 0.1):
         return lrs * (factor if epoch >= first else 1.0)
     return _sched
 
-# %% ../nbs/14_learner.ipynb #2ac8bb6a
 def fit_paper(learn: Learner, n_epoch: int, lr=None, at: float = 2 / 3, factor: float = 0.1, cbs=None,
               start_epoch: int = 0):
     "Train `n_epoch` epochs with `step_schedule` (learning rates of `learn.lr` or `lr`, per group)."
@@ -258,6 +255,11 @@ def get_learner(dls, cfg: ModelConfig | None = None, mean_face=None, flame_dir=N
     'dad3dnet' (the baseline of `trans3dhead.baseline`, with its own loss)."""
     if schedule not in ('paper', 'one_cycle'): raise ConfigError(f"schedule={schedule!r}: use 'paper' or 'one_cycle'")
     cfg = (cfg or ModelConfig()).validate()
+    data_crop = getattr(dls.train.dataset, 'crop_size', cfg.crop_size)
+    if data_crop != cfg.crop_size:
+        raise ConfigError(f"the data loaders cut {data_crop}² crops, the model expects crop_size={cfg.crop_size}: "
+                          f"build both with one crop size (get_dls(..., crop_size={cfg.crop_size}) or a config "
+                          f"with crop_size={data_crop})")
     device = torch.device(device) if device is not None else default_device()
     if model is None:
         if mean_face is None and cfg.landmark_branch: mean_face = _mean_face_of(dls, flame_dir)
@@ -289,7 +291,7 @@ def fit_schedule(learn: Learner, n_epoch: int, resume=None, schedule: str | None
 
 # %% ../nbs/14_learner.ipynb #298c4a8a
 def train(data, out='runs/trans3dhead', epochs: int = 360, bs: int = 32, preset_name: str = 'trans3dhead',
-          backbone: str | None = None, size: int = CROP_SIZE, lr: float = 1e-4, schedule: str = 'paper',
+          backbone: str | None = None, crop_size: int = CROP_SIZE, lr: float = 1e-4, schedule: str = 'paper',
           workers: int | None = None, flame_dir=None, resume: bool = False, pretrained: bool = True, z5: bool = True,
           chamfer: bool = True, precision: str = 'auto', progress: bool = True, seed: int | None = 0,
           arch: str = 'trans3dhead') -> Path:
@@ -304,15 +306,15 @@ def train(data, out='runs/trans3dhead', epochs: int = 360, bs: int = 32, preset_
     ckpt = out / 'last.pth'
     if resume and not ckpt.is_file():
         raise CheckpointError(f"--resume: {ckpt} does not exist; nothing to resume (drop --resume to start afresh)")
-    over = dict(crop_size=size, pretrained=pretrained, **({'backbone': backbone} if backbone else {}))
+    over = dict(crop_size=crop_size, pretrained=pretrained, **({'backbone': backbone} if backbone else {}))
     cfg = preset(preset_name, **over)
     if resume:                                                        # the run's own config and architecture
         ck = read_checkpoint(ckpt)
         cfg, arch = ModelConfig(**{**ck['config'], 'pretrained': False}), ck.get('arch', arch)
     with distributed_ctx() as dev:
-        dls = get_dls(data, bs=bs, num_workers=workers, flame_dir=flame_dir, crop_size=size, device=dev)
+        dls = get_dls(data, bs=bs, num_workers=workers, flame_dir=flame_dir, crop_size=cfg.crop_size, device=dev)
         mf = None
-        if resume and cfg.landmark_branch: mf = to_numpy(read_checkpoint(ckpt)['mean_face'])
+        if resume and cfg.landmark_branch: mf = to_np(read_checkpoint(ckpt)['mean_face'])
         learn = get_learner(dls, cfg, mean_face=mf, flame_dir=flame_dir, lr=lr, schedule=schedule, z5=z5,
                             chamfer=chamfer, precision=precision, ckpt_dir=out, device=dev, path=out, arch=arch,
                             terms_file=out / 'loss_terms.jsonl' if is_rank0() else None)
@@ -328,27 +330,28 @@ def main(data: Param("DAD-3DHeads-format data folder (real, or SynthHeads from t
          bs: Param("batch size per process (paper: 32)", int) = 32,
          preset: Param(f"model preset: {', '.join(PRESETS)}", str) = 'trans3dhead',
          backbone: Param("override the preset's backbone: resnet50, resnet18, mobilenet_v2", str) = None,
-         size: Param("crop size in pixels (paper: 256)", int) = CROP_SIZE,
+         crop_size: Param(f"crop size in pixels (default {CROP_SIZE}, the paper's)", int) = None,
          lr: Param("learning rate (backbone x0.1)", float) = 1e-4,
          schedule: Param("paper (step /10 at 2/3) or one_cycle", str) = 'paper',
          workers: Param("DataLoader worker processes (default: up to 4)", int) = None,
-         flame: Param("FLAME folder (default: $TRANS3DHEAD_FLAME_DIR, the cache, or the embedded default head)",
-                      str) = None,
+         flame_dir: Param("FLAME folder (default: $TRANS3DHEAD_FLAME_DIR, the cache, or the embedded default head)",
+                          str) = None,
          resume: Param("continue from <out>/last.pth", store_true) = False,
          no_pretrained: Param("start the backbone at random instead of ImageNet weights", store_true) = False,
          fast_metrics: Param("skip Z5 and Chamfer during validation (they cost ~0.1 s per sample on a CPU)",
                              store_true) = False,
          seed: Param("random seed (Python, NumPy, torch)", int) = 0,
          arch: Param("trans3dhead, or dad3dnet (the DAD-3DNet baseline; the preset gives backbone and parameter "
-                     "count)", str) = 'trans3dhead'):
+                     "count)", str) = 'trans3dhead',
+         size: Param("deprecated: use --crop_size", int) = None,
+         flame: Param("deprecated: use --flame_dir", str) = None):
     "Train Trans3DHead (or an ablation preset) and export the model for trans3dhead_predict."
-    if data is None:
-        sys.exit("trans3dhead_train: error: --data is required (a DAD-3DHeads-format folder; make one with "
-                 "trans3dhead_synth)")
-    try:
-        path = train(data, out, epochs, bs, preset, backbone, size, lr, schedule, workers, flame, resume,
+    prog = 'trans3dhead_train'
+    with exit_on_error(prog):
+        if data is None:
+            raise ConfigError("--data is required (a DAD-3DHeads-format folder; make one with trans3dhead_synth)")
+        crop_size = renamed_flag(prog, 'crop_size', crop_size, 'size', size, default=CROP_SIZE)
+        flame_dir = renamed_flag(prog, 'flame_dir', flame_dir, 'flame', flame)
+        path = train(data, out, epochs, bs, preset, backbone, crop_size, lr, schedule, workers, flame_dir, resume,
                      not no_pretrained, z5=not fast_metrics, chamfer=not fast_metrics, seed=seed, arch=arch)
-    except Trans3DHeadError as e:
-        print(f"trans3dhead_train: error: {e}", file=sys.stderr)
-        sys.exit(1)
     if is_rank0(): print(f"model written to {path}")

@@ -34,7 +34,7 @@ def _small_last_layer(mlp:MLP, std:float=1e-3):
 class MARR(nn.Module):
     """Eq. 5. decoder outputs `[L, B, N, d]` -> (cumulative landmarks `[L, B, N, 2]`, residuals `[L, B, N, 2]`),
     normalised crop coords."""
-    def __init__(self, n_layers:int, d:int=256, n_points:int=68, mean_face:Tensor|None=None,
+    def __init__(self, n_layers:int, d_model:int=256, n_points:int=68, mean_face:Tensor|None=None,
                  mean_face_mode:str='fixed', mlp_layers:int=3):
         super().__init__()
         if mean_face_mode not in MEAN_FACE_MODES:
@@ -51,7 +51,7 @@ class MARR(nn.Module):
         if mean_face_mode == 'learn_random': mean_face = torch.rand(n_points, 2) * 2 - 1
         if mean_face_mode == 'fixed': self.register_buffer('mean_face', mean_face.clone())
         else: self.mean_face = nn.Parameter(mean_face.clone())
-        self.heads = nn.ModuleList(MLP(d, d, 2, mlp_layers) for _ in range(n_layers))
+        self.heads = nn.ModuleList(MLP(d_model, d_model, 2, mlp_layers) for _ in range(n_layers))
         for h in self.heads: _small_last_layer(h)
 
     def forward(self, hs:Tensor) -> tuple[Tensor, Tensor]:
@@ -62,8 +62,8 @@ class MARR(nn.Module):
 # %% ../nbs/09_marr.ipynb #12349d0a
 class DirectLandmarks(nn.Module):
     "No MARR: an MLP on the last decoder layer. hs `[L, B, N, d]` -> landmarks `[1, B, N, 2]`, normalised crop coords."
-    def __init__(self, d:int=256, mlp_layers:int=3):
+    def __init__(self, d_model:int=256, mlp_layers:int=3):
         super().__init__()
-        self.head = MLP(d, d, 2, mlp_layers)
+        self.head = MLP(d_model, d_model, 2, mlp_layers)
 
     def forward(self, hs:Tensor) -> Tensor: return self.head(hs[-1])[None]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
+from .errors import DataError
 from .data import DAD3DHeads, find_split_json, EVAL_CROP_RULE
 from .spaces import CROP_SIZE
 from .spaces import to_normalised   # crop px -> [-1, 1]: 2p / crop_size - 1
@@ -37,7 +38,7 @@ def compute_mean_face(ds: DAD3DHeads) -> tuple:
         item = ds.load(e, image=False)
         total += to_normalised(item['landmarks'].double().numpy(), ds.crop_size)
         n += 1
-    if n == 0: raise ValueError(f"{ds.split_json}: no items to average")
+    if n == 0: raise DataError(f"{ds.split_json}: no items to average (is the split empty?)")
     return total / n, n
 
 # %% ../nbs/06_meanface.ipynb #85e2f078
@@ -59,7 +60,7 @@ def mean_face(root, split='train', flame_dir=None, crop_size=CROP_SIZE, recomput
         return np.load(npy, allow_pickle=False).astype(np.float32)
     ds = DAD3DHeads(root, split, train=False, crop_size=crop_size, flame_dir=flame_dir, flame=flame, skip_bad=skip_bad)
     if not ds.annotated:
-        raise ValueError(f"{ds.split_json}: split {split!r} has no annotations; use the training split")
+        raise DataError(f"{ds.split_json}: split {split!r} has no annotations; use the training split")
     mf, n = compute_mean_face(ds)
     mf = mf.astype(np.float32)
     try:

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BRANCH_MODES', 'N_PARAMS', 'PRESETS', 'FRONTAL', 'ModelConfig', 'preset', 'Backbone', 'Queries', 'ParamBranch',
            'LandmarkBranch', 'ModelOutput', 'Trans3DHead', 'pose_slices', 'init_param_bias', 'template_landmarks',
-           'build_model']
+           'build_flame', 'build_model']
 
 # %% ../nbs/10_model.ipynb #22fd8a37
 from dataclasses import dataclass
@@ -88,18 +88,18 @@ def preset(name:str, **overrides) -> ModelConfig:
 # %% ../nbs/10_model.ipynb #3ac57d6e
 class Backbone(nn.Module):
     "CNN body + 1×1 conv: images `[B,3,H,W]` (ImageNet-normalised) -> memory `[B, d, H/32, W/32]`."
-    def __init__(self, body:nn.Module, channels:int, d:int=256):
+    def __init__(self, body:nn.Module, channels:int, d_model:int=256):
         super().__init__()
-        self.body, self.proj = body, nn.Conv2d(channels, d, 1)
+        self.body, self.proj = body, nn.Conv2d(channels, d_model, 1)
     def forward(self, x:Tensor) -> Tensor: return self.proj(self.body(x))
 
 # %% ../nbs/10_model.ipynb #786edab5
 class Queries(nn.Module):
     "Learned query positions `[N, d]` and the decoder input: zeros, or MQinit (Eq. 1) when `mqinit`."
-    def __init__(self, n:int, d:int, mqinit:bool=False):
+    def __init__(self, n:int, d_model:int, mqinit:bool=False):
         super().__init__()
-        self.pos = nn.Embedding(n, d)
-        self.mqinit = MQInit(n, d) if mqinit else None
+        self.pos = nn.Embedding(n, d_model)
+        self.mqinit = MQInit(n, d_model) if mqinit else None
 
     def forward(self, memory:Tensor) -> tuple[Tensor, Tensor]:
         "memory `[B, S, d]` -> (tgt `[B, N, d]`, query_pos `[N, d]`)."
@@ -110,12 +110,12 @@ class Queries(nn.Module):
 # %% ../nbs/10_model.ipynb #dffbdfd3
 class ParamBranch(nn.Module):
     "3DMM branch: memory `[B,S,d]`, pos `[S,d]` -> parameters of every decoder layer `[L, B, P]`."
-    def __init__(self, n_params:int=413, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_layers:int=2,
-                 qamem:bool=False, mqinit:bool=False):
+    def __init__(self, n_params:int=413, d_model:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1,
+                 n_layers:int=2, qamem:bool=False, mqinit:bool=False):
         super().__init__()
-        self.queries = Queries(n_params, d, mqinit)
-        self.decoder = Decoder(n_layers, d, nheads, dim_ff, dropout, n_params, qamem)
-        self.head = nn.Linear(d, 1)                       # shared by all queries
+        self.queries = Queries(n_params, d_model, mqinit)
+        self.decoder = Decoder(n_layers, d_model, nheads, dim_ff, dropout, n_params, qamem)
+        self.head = nn.Linear(d_model, 1)                 # shared by all queries
         self.bias = nn.Parameter(torch.zeros(n_params))   # per parameter
         nn.init.normal_(self.head.weight, std=3e-3)
         nn.init.zeros_(self.head.bias)
@@ -129,13 +129,14 @@ class ParamBranch(nn.Module):
 class LandmarkBranch(nn.Module):
     """Landmark branch: memory `[B,S,d]`, pos `[S,d]` -> (landmarks per layer `[L,B,68,2]`, residuals `[L,B,68,2]` or
     None), normalised crop coords."""
-    def __init__(self, n_points:int=68, d:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1, n_layers:int=2,
-                 qamem:bool=True, mqinit:bool=True, marr:bool=True, mean_face:Tensor|None=None,
+    def __init__(self, n_points:int=68, d_model:int=256, nheads:int=8, dim_ff:int=1024, dropout:float=0.1,
+                 n_layers:int=2, qamem:bool=True, mqinit:bool=True, marr:bool=True, mean_face:Tensor|None=None,
                  mean_face_mode:str='fixed'):
         super().__init__()
-        self.queries = Queries(n_points, d, mqinit)
-        self.decoder = Decoder(n_layers, d, nheads, dim_ff, dropout, n_points, qamem)
-        self.regress = MARR(n_layers, d, n_points, mean_face, mean_face_mode) if marr else DirectLandmarks(d)
+        self.queries = Queries(n_points, d_model, mqinit)
+        self.decoder = Decoder(n_layers, d_model, nheads, dim_ff, dropout, n_points, qamem)
+        self.regress = (MARR(n_layers, d_model, n_points, mean_face, mean_face_mode) if marr else
+                        DirectLandmarks(d_model))
 
     def forward(self, memory:Tensor, pos:Tensor) -> tuple[Tensor, Tensor|None]:
         tgt, qpos = self.queries(memory)
@@ -219,16 +220,17 @@ def template_landmarks(flame:nn.Module, params:Tensor) -> Tensor:
     return pose_orthographic(lmk, out.rotation, params[None, scale], params[None, trans])[0, :, :2]
 
 # %% ../nbs/10_model.ipynb #0571f0c0
-def _flame_layer(n_params:int, flame_dir, crop_size:int) -> nn.Module:
-    return FlameLayer(flame_dir, layout=PARAM_LAYOUTS[n_params], crop_size=crop_size)
+def build_flame(cfg:ModelConfig, flame_dir=None) -> FlameLayer:
+    "The `FlameLayer` `cfg` needs (`cfg.n_params`' layout, `cfg.crop_size`), on the FLAME model in `flame_dir`."
+    return FlameLayer(flame_dir, layout=PARAM_LAYOUTS[cfg.n_params], crop_size=cfg.crop_size)
 
 # %% ../nbs/10_model.ipynb #ad99ad4d
 def build_model(cfg:ModelConfig, mean_face=None, flame_dir=None, flame:nn.Module|None=None) -> Trans3DHead:
     "Turn a `ModelConfig` into a `Trans3DHead`. mean_face: `[68, 2]` normalised crop coords (array or tensor) or None."
     cfg.validate()
-    flame = flame if flame is not None else _flame_layer(cfg.n_params, flame_dir, cfg.crop_size)
+    flame = flame if flame is not None else build_flame(cfg, flame_dir)
     body, ch = backbone_body(cfg.backbone, cfg.backbone_weights, cfg.pretrained)
-    t = dict(d=cfg.d_model, nheads=cfg.nheads, dim_ff=cfg.dim_ff, dropout=cfg.dropout, n_layers=cfg.dec_layers)
+    t = dict(d_model=cfg.d_model, nheads=cfg.nheads, dim_ff=cfg.dim_ff, dropout=cfg.dropout, n_layers=cfg.dec_layers)
     pb = ParamBranch(cfg.n_params, qamem=cfg.qamem == 'both', mqinit=cfg.mqinit == 'both', **t)
     bias = init_param_bias(flame, cfg.n_params, cfg.head_fill)
     with torch.no_grad(): pb.bias.copy_(bias)

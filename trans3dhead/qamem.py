@@ -12,28 +12,28 @@ from torch import nn, Tensor
 # %% ../nbs/07_qamem.ipynb #9a22d8c7
 class QAMem(nn.Module):
     "Per-query linear transforms T_i (Eq. 3) as one grouped 1×1 Conv1d: `[B, N, d] -> [B, N, d]`."
-    def __init__(self, n_queries:int, d:int, bias:bool=True, identity_init:bool=True):
+    def __init__(self, n_queries:int, d_model:int, bias:bool=True, identity_init:bool=True):
         super().__init__()
-        self.n, self.d = n_queries, d
-        self.conv = nn.Conv1d(n_queries * d, n_queries * d, kernel_size=1, groups=n_queries, bias=bias)
+        self.n_queries, self.d_model = n_queries, d_model
+        self.conv = nn.Conv1d(n_queries * d_model, n_queries * d_model, kernel_size=1, groups=n_queries, bias=bias)
         if identity_init: self.reset_identity()
 
     def reset_identity(self):
         "Start every T_i at the identity (bias 0), so QAMem begins as plain attention and learns to differ."
         with torch.no_grad():
-            self.conv.weight.copy_(torch.eye(self.d).repeat(self.n, 1).unsqueeze(-1))
+            self.conv.weight.copy_(torch.eye(self.d_model).repeat(self.n_queries, 1).unsqueeze(-1))
             if self.conv.bias is not None: self.conv.bias.zero_()
 
     @property
     def transforms(self) -> Tensor:
         "The T_i as right-multiplying matrices, `[N, d_in, d_out]` (Eq. 2's $M\\,T_i$)."
-        return self.conv.weight[..., 0].view(self.n, self.d, self.d).transpose(1, 2)
+        return self.conv.weight[..., 0].view(self.n_queries, self.d_model, self.d_model).transpose(1, 2)
 
     @property
     def biases(self) -> Tensor:
         "Per-query biases `[N, d]` (zeros when the convolution has no bias)."
-        b = self.conv.bias
-        return b.view(self.n, self.d) if b is not None else self.conv.weight.new_zeros(self.n, self.d)
+        b, shape = self.conv.bias, (self.n_queries, self.d_model)
+        return b.view(shape) if b is not None else self.conv.weight.new_zeros(shape)
 
     def forward_conv(self, x:Tensor) -> Tensor:
         "The grouped 1×1 convolution itself: x `[B, N, d]` -> `[B, N, d]`."

@@ -14,8 +14,8 @@ from torch import nn, Tensor
 # errors before fastai: it sets the filter for fastai's import-time warnings
 from .errors import ConfigError
 from fastai.learner import Learner
+from fastai.torch_core import to_np
 
-from .checkpoint import to_numpy
 from .data import denormalize_image
 from .distributed import bare_model
 from .metrics import predicted_landmarks
@@ -48,9 +48,9 @@ def draw_crop(ax, image: Tensor, pred=None, true=None, mesh_px=None, title=None)
     im = denormalize_image(image)
     ax.imshow(im, extent=(0, im.shape[1], im.shape[0], 0))
     ax.axis('off')
-    if mesh_px is not None: ax.plot(*mesh_outline(to_numpy(mesh_px)).T, '-', c='deepskyblue', lw=1)
-    if true is not None: ax.scatter(*to_numpy(true).T, s=5, c='lime', label='true')
-    if pred is not None: ax.scatter(*to_numpy(pred).T, s=5, c='red', label='predicted')
+    if mesh_px is not None: ax.plot(*mesh_outline(to_np(mesh_px)).T, '-', c='deepskyblue', lw=1)
+    if true is not None: ax.scatter(*to_np(true).T, s=5, c='lime', label='true')
+    if pred is not None: ax.scatter(*to_np(pred).T, s=5, c='red', label='predicted')
     if title: ax.set_title(title, fontsize=8)
 
 # %% ../nbs/14c_results.ipynb #f0153f9a

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_study.ipynb #44bf704f
 from __future__ import annotations
-import fcntl, hashlib, json, math, re, sys, time
+import fcntl, hashlib, json, math, re, time
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,27 +14,26 @@ import pandas as pd
 import torch
 from fastcore.script import call_parse, Param, store_true
 # errors before fastai: it sets the filter for fastai's import-time warnings
-from .errors import Trans3DHeadError, ConfigError, DataError
+from .errors import ConfigError, DataError
 from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 from torch.utils.flop_counter import FlopCounterMode
 from .checkpoint import export_model, load_model
+from .cli import exit_on_error, renamed_flag
 from .data import DAD3DHeads, dad_dataloader
-from .demo import DemoSettings, predict_split, synth_data
+from .demo import predict_split, synth_data
 from .distributed import bare_model
-from .fastdata import fast_dls
 from .files import atomic_write_text
-from .learner import get_learner, fit_schedule
 from .metrics import METRIC_COLUMNS, evaluate, euler_mae, load_ground_truth
-from .model import preset
+from .recipe import RECIPES, Recipe, fit_recipe, recipe_learner
 from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view
 
 # %% auto #0
 __all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'study_row', 'paper_effect', 'paper_direction',
-           'settings_key', 'run_dir', 'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row',
-           'is_done', 'run_one', 'run_study', 'verdict', 'summarise', 'format_summary', 'claims_paragraph', 'row_dir',
-           'learning_curves', 'marr_histograms', 'collect', 'main']
+           'shared_settings', 'settings_key', 'run_dir', 'count_flops', 'pose_mae', 'score_run', 'RunClock',
+           'read_results', 'append_row', 'is_done', 'run_one', 'run_study', 'verdict', 'summarise', 'format_summary',
+           'claims_paragraph', 'row_dir', 'learning_curves', 'marr_histograms', 'collect', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -100,21 +99,23 @@ def paper_direction(table: str, row: str, ref: str, metric: str) -> str | None:
     return 'better' if (e > 0) == (metric in HIGHER_IS_BETTER) else 'worse'
 
 # %% ../nbs/20_study.ipynb #e085c06d
-def settings_key(s: DemoSettings) -> str:
-    "8 hex digits naming the shared settings `s` (the per-run `preset` and `seed` fields excluded)."
-    d = {k: v for k, v in asdict(s).items() if k not in ('preset', 'seed', 'minutes')}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
+def shared_settings(recipe: Recipe) -> dict:
+    "The fields of `recipe` that every run of a study shares: all but `preset`, `arch` (the row's), `seed`, `minutes`."
+    return {k: v for k, v in asdict(recipe).items() if k not in ('preset', 'arch', 'seed', 'minutes')}
 
-# %% ../nbs/20_study.ipynb #51a5d1c3
-def run_dir(out, row: str, seed: int, s: DemoSettings) -> Path:
-    "The folder of one run: `<out>/runs/<row>-seed<seed>-<settings_key>` (`/` in a row name becomes `-`)."
-    return Path(out) / 'runs' / f"{re.sub(r'[^A-Za-z0-9+_.-]', '-', row)}-seed{seed}-{settings_key(s)}"
+def settings_key(recipe: Recipe) -> str:
+    "8 hex digits naming the shared settings of `recipe`."
+    return hashlib.sha256(json.dumps(shared_settings(recipe), sort_keys=True).encode()).hexdigest()[:8]
+
+def run_dir(out, row: str, seed: int, key: str) -> Path:
+    "The folder of one run: `<out>/runs/<row>-seed<seed>-<key>` (`key`: a `settings_key`; `/` in a row becomes `-`)."
+    return Path(out) / 'runs' / f"{re.sub(r'[^A-Za-z0-9+_.-]', '-', row)}-seed{seed}-{key}"
 
 # %% ../nbs/20_study.ipynb #a05b5711
-def count_flops(model: torch.nn.Module, size: int) -> int:
-    "FLOPs of one forward pass of `model` on one image `[1, 3, size, size]` (eval mode; multiply-add = 2)."
+def count_flops(model: torch.nn.Module, crop_size: int) -> int:
+    "FLOPs of one forward pass of `model` on one image `[1, 3, crop_size, crop_size]` (eval mode; multiply-add = 2)."
     m = bare_model(model)
-    was_training, x = m.training, torch.zeros(1, 3, size, size, device=next(m.parameters()).device)
+    was_training, x = m.training, torch.zeros(1, 3, crop_size, crop_size, device=next(m.parameters()).device)
     m.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as fc: m(x)
@@ -173,52 +174,49 @@ def append_row(path, row: dict) -> Path:
         return atomic_write_text(path, old + json.dumps(row) + '\n')
 
 # %% ../nbs/20_study.ipynb #c7d4cbcb
-def is_done(rows: list[dict], row: str, seed: int, s: DemoSettings) -> bool:
-    "Whether `rows` hold a finished run of `row` with `seed` under settings `s`."
-    key = settings_key(s)
+def is_done(rows: list[dict], row: str, seed: int, recipe: Recipe) -> bool:
+    "Whether `rows` hold a finished run of `row` with `seed` under the shared settings of `recipe`."
+    key = settings_key(recipe)
     return any(r['config'] == row and r['seed'] == seed and r['settings_key'] == key for r in rows)
 
 # %% ../nbs/20_study.ipynb #e407b00f
-def run_one(row: str, seed: int, s: DemoSettings, data, out, split: str = 'test_gt', flame_dir=None, cbs=None) -> dict:
-    "Train and score one `row` of `STUDY_ROWS` with `seed` at settings `s` on the data folder `data` -> the result row."
+def run_one(row: str, seed: int, recipe: Recipe, data, out, split: str = 'test_gt', flame_dir=None, cbs=None) -> dict:
+    "Train and score one `row` of `STUDY_ROWS` with `seed` by `recipe` on the data folder `data` -> the result row."
     arch, name = study_row(row)
-    d = run_dir(out, row, seed, s)
+    r = replace(recipe, preset=name, arch=arch, minutes=math.inf)           # a sample budget, no time limit
+    d = run_dir(out, row, seed, settings_key(r))
     d.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
-    dls = fast_dls(data, bs=s.bs, crop_size=s.size, flame_dir=flame_dir)
-    cfg = preset(name, backbone=s.backbone, pretrained=s.pretrained, crop_size=s.size, d_model=s.width,
-                 dim_ff=4 * s.width, dropout=s.dropout)
     clock = RunClock(d / 'wall.json')
-    learn = get_learner(dls, cfg, flame_dir=flame_dir, lr=s.lr, schedule=s.schedule, z5=False, chamfer=False,
-                        ckpt_dir=d, terms_file=d / 'loss_terms.jsonl', path=d, arch=arch, cbs=[clock] + list(cbs or []))
+    learn = recipe_learner(r, data, d, flame_dir, cached=True, terms_file=d / 'loss_terms.jsonl',
+                           cbs=[clock] + list(cbs or []))
     ckpt = d / 'last.pth'
-    with learn.no_bar(), learn.no_logging(): fit_schedule(learn, s.epochs, resume=ckpt if ckpt.is_file() else None)
+    with learn.no_bar(), learn.no_logging(): fit_recipe(learn, r, resume=ckpt if ckpt.is_file() else None)
     export_model(learn, d / 'model')
     wall = json.loads(clock.path.read_text())['seconds']
-    res = dict(config=row, arch=arch, preset=name, seed=seed, epochs=s.epochs,
-               samples=s.epochs * len(dls.train) * s.bs, **score_run(learn.model, data, split, s.bs), split=split,
-               params=sum(p.numel() for p in learn.model.parameters() if p.requires_grad),
-               flops=count_flops(learn.model, s.size), wall_s=round(wall, 1), device=str(learn.dls.device),
-               settings_key=settings_key(s),
-               settings={k: v for k, v in asdict(s).items() if k not in ('preset', 'seed', 'minutes')},
+    res = dict(config=row, arch=arch, preset=name, seed=seed, epochs=r.epochs,
+               samples=r.epochs * len(learn.dls.train) * r.bs, **score_run(learn.model, data, split, r.bs),
+               split=split, params=sum(p.numel() for p in learn.model.parameters() if p.requires_grad),
+               flops=count_flops(learn.model, r.crop_size), wall_s=round(wall, 1), device=str(learn.dls.device),
+               settings_key=settings_key(r), settings=shared_settings(r),
                finished=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     ckpt.unlink(missing_ok=True)
     return res
 
 # %% ../nbs/20_study.ipynb #8d012f08
-def run_study(rows, seeds, s: DemoSettings, data, out, split: str = 'test_gt', flame_dir=None, cbs=None,
+def run_study(rows, seeds, recipe: Recipe, data, out, split: str = 'test_gt', flame_dir=None, cbs=None,
               results: str = 'results.jsonl', log=print) -> list[dict]:
-    """Every `row` × `seed` (seed-major: all rows of seed 0 first) at settings `s`: finished runs skipped, cut runs
+    """Every `row` × `seed` (seed-major: all rows of seed 0 first) by `recipe`: finished runs skipped, cut runs
     resumed, one JSON line per finished run appended to `<out>/<results>`. -> the rows written by this call"""
     for r in rows: study_row(r)                                     # every name checked before any training
     out = Path(out)
     path, written = out / results, []
     todo = [(r, k) for k in seeds for r in rows]
     for i, (r, k) in enumerate(todo):
-        if is_done(read_results(path), r, k, s):
+        if is_done(read_results(path), r, k, recipe):
             log(f"[{i + 1}/{len(todo)}] {r} seed {k}: done, skipped")
             continue
-        res = run_one(r, k, s, data, out, split, flame_dir, cbs)
+        res = run_one(r, k, recipe, data, out, split, flame_dir, cbs)
         append_row(path, res)
         written.append(res)
         log(f"[{i + 1}/{len(todo)}] {r} seed {k}: NME {res['nme']:.4f}, pose MAE {res['pose_mae']:.2f}°, "
@@ -291,8 +289,8 @@ def claims_paragraph(comp: pd.DataFrame) -> str:
 
 # %% ../nbs/20_study.ipynb #a1d7c2c0
 def row_dir(out, r: dict) -> Path:
-    "The run folder of the results row `r` under the study folder `out`."
-    return run_dir(out, r['config'], r['seed'], DemoSettings(**r['settings']))
+    "The run folder of the results row `r` under the study folder `out` (named by the row's own settings key)."
+    return run_dir(out, r['config'], r['seed'], r['settings_key'])
 
 # %% ../nbs/20_study.ipynb #2072cb37
 def learning_curves(out, rows: list[dict]) -> list[dict]:
@@ -353,22 +351,26 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
          data: Param("a DAD-3DHeads-format folder to use instead of SynthHeads under <out>", str) = None,
          split: Param("the annotated split that is scored", str) = 'test_gt',
          n_train: Param("SynthHeads training images", int) = None, backbone: Param("backbone", str) = None,
-         size: Param("crop size", int) = None, width: Param("decoder width d", int) = None,
+         crop_size: Param("crop size in pixels", int) = None, d_model: Param("transformer width d", int) = None,
          bs: Param("batch size", int) = None, lr: Param("learning rate", float) = None,
          pretrained: Param("ImageNet weights for the backbone (install: trans3dhead_weights)", store_true) = False,
          threads: Param("CPU threads for torch (default: one per core; 1 on a machine shared with others)", int) = None,
-         summary: Param("only print the tables of <out>/results.jsonl", store_true) = False):
+         summary: Param("only print the tables of <out>/results.jsonl", store_true) = False,
+         size: Param("deprecated: use --crop_size", int) = None, width: Param("deprecated: use --d_model", int) = None):
     "Train the study grid (rows × seeds at one budget), resumably; print mean ± std and the verdicts."
-    given = dict(n_train=n_train, backbone=backbone, size=size, width=width, bs=bs, lr=lr,
-                 pretrained=pretrained or None)
-    if threads: torch.set_num_threads(threads)
-    kept = {k: v for k, v in given.items() if v is not None}
-    s = replace(DemoSettings(), epochs=epochs, minutes=float('inf'), **kept)
-    try:
+    prog = 'trans3dhead_study'
+    with exit_on_error(prog):
+        crop_size = renamed_flag(prog, 'crop_size', crop_size, 'size', size)
+        d_model = renamed_flag(prog, 'd_model', d_model, 'width', width)
+        given = dict(n_train=n_train, backbone=backbone, crop_size=crop_size, d_model=d_model, bs=bs, lr=lr,
+                     pretrained=pretrained or None)
+        if threads: torch.set_num_threads(threads)
+        r = replace(RECIPES['main'], epochs=epochs, **{k: v for k, v in given.items() if v is not None})
         if not summary:
-            root = Path(data) if data else synth_data(Path(out) / 'synthheads', s)
-            run_study(rows or list(STUDY_ROWS), seeds if seeds is not None else [0, 1, 2], s, root, out, split)
-        found = [r for r in read_results(Path(out) / 'results.jsonl') if r['settings_key'] == settings_key(s)]
-        if not found: sys.exit(f"trans3dhead_study: no results for these settings in {Path(out) / 'results.jsonl'}")
+            root = Path(data) if data else synth_data(Path(out) / 'synthheads', r)
+            run_study(rows or list(STUDY_ROWS), seeds if seeds is not None else [0, 1, 2], r, root, out, split)
+        path = Path(out) / 'results.jsonl'
+        found = [row for row in read_results(path) if row['settings_key'] == settings_key(r)]
+        if not found: raise DataError(f"{path}: no results for these settings (key {settings_key(r)}); train them "
+                                      "first (without --summary) or give the flags they were trained with")
         print(format_summary(*summarise(found)))
-    except Trans3DHeadError as e: sys.exit(f"trans3dhead_study: error: {e}")

@@ -16,12 +16,11 @@ OUT = Path(__file__).parent / 'results' / 'bench_onnx.json'
 
 
 def configs():
-    "{name: ModelConfig}: the demo's CPU-sized model (DemoSettings) and the paper's (resnet50, 256 px)."
-    from trans3dhead.demo import DemoSettings
+    "{name: ModelConfig}: the demo's CPU-sized model (`RECIPES['main']`) and the paper's (resnet50, 256 px)."
+    from dataclasses import replace
     from trans3dhead.model import preset
-    s = DemoSettings()
-    return {'cpu': preset(s.preset, backbone=s.backbone, crop_size=s.size, d_model=s.width, dim_ff=4 * s.width,
-                          dropout=s.dropout, pretrained=False),
+    from trans3dhead.recipe import RECIPES
+    return {'cpu': replace(RECIPES['main'], pretrained=False).model_config(),
             'paper': preset('trans3dhead', pretrained=False)}
 
 

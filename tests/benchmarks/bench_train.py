@@ -25,10 +25,10 @@ from fastai.callback.core import Callback, CancelFitException  # noqa: E402
 from fastai.optimizer import Adam  # noqa: E402
 from trans3dhead.data import get_dls  # noqa: E402
 from trans3dhead.decoder import sine_pos_embed  # noqa: E402
-from trans3dhead.demo import DemoSettings, synth_data  # noqa: E402
+from trans3dhead.demo import synth_data  # noqa: E402
 from trans3dhead.fastdata import fast_dls  # noqa: E402
 from trans3dhead.learner import get_learner, fit_schedule  # noqa: E402
-from trans3dhead.model import preset  # noqa: E402
+from trans3dhead.recipe import RECIPES, Recipe  # noqa: E402
 
 GOAL = 60.0   # img/s, issue #10
 FASTAI_ADAM = partial(Adam, mom=0.9, sqr_mom=0.999, eps=1e-8, wd=0., decouple_wd=False)   # `paper_adam` before
@@ -49,17 +49,15 @@ class StepTimer(Callback):
             raise CancelFitException()
 
 
-def build(variant: str, data, s: DemoSettings):
-    "A learner for `variant` ('before' or 'after') at the settings `s`; -> (learn, seconds spent filling the cache)."
+def build(variant: str, data, s: Recipe):
+    "A learner for `variant` ('before' or 'after') by the recipe `s`; -> (learn, seconds spent filling the cache)."
     t, fill = time.perf_counter(), 0.
     if variant == 'after':
-        dls = fast_dls(data, bs=s.bs, crop_size=s.size)
+        dls = fast_dls(data, bs=s.bs, crop_size=s.crop_size)
         for dl in dls.loaders: dl.dataset.fill()
         fill = time.perf_counter() - t
-    else: dls = get_dls(data, bs=s.bs, crop_size=s.size, num_workers=2)
-    cfg = preset(s.preset, backbone=s.backbone, pretrained=s.pretrained, crop_size=s.size, d_model=s.width,
-                 dim_ff=4 * s.width, dropout=s.dropout)
-    learn = get_learner(dls, cfg, lr=s.lr, schedule=s.schedule, z5=False, chamfer=False, precision='fp32')
+    else: dls = get_dls(data, bs=s.bs, crop_size=s.crop_size, num_workers=2)
+    learn = get_learner(dls, s.model_config(), lr=s.lr, schedule=s.schedule, z5=False, chamfer=False, precision='fp32')
     if variant == 'before': learn.opt_func = FASTAI_ADAM
     return learn, fill
 
@@ -134,9 +132,9 @@ def main():
     ap.add_argument('--repeat', type=int, default=1, help='measure the variants this many times, interleaved')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    s = DemoSettings()
+    s = RECIPES['main']
     data = Path(a.data) if a.data else synth_data('/tmp/trans3dhead_bench_train', replace(s, n_train=256, n_val=16, n_test=16))
-    print(f"{s.backbone}, {s.size}² crops, d = {s.width}, batch {s.bs}, {a.threads} threads, data {data}")
+    print(f"{s.backbone}, {s.crop_size}² crops, d = {s.d_model}, batch {s.bs}, {a.threads} threads, data {data}")
     rows = []
     for r in range(a.repeat):
         for v in a.variants:

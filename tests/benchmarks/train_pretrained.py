@@ -1,6 +1,7 @@
-"""Train the model the package ships (`trans3dhead/assets/pretrained/`): the `mobile` preset with ImageNet-initialised
-MobileNetV2, on SynthHeads, for a wall-clock budget; store it in float16; score the stored model on the SynthHeads test
-split and on the real-photo check set; write what was measured into its `card.json` (nbs/15c_pretrained renders it).
+"""Train the model the package ships (`trans3dhead/assets/pretrained/`): the recipe `RECIPES['shipped']` (the `mobile`
+preset with ImageNet-initialised MobileNetV2, on SynthHeads, for a wall-clock budget; `trans3dhead.recipe`), the flags
+changing its sizes; store it in float16; score the stored model on the SynthHeads test split and on the real-photo
+check set; write what was measured into its `card.json` (nbs/15c_pretrained renders it).
 
     python tests/benchmarks/train_pretrained.py --work /tmp/pretrained --minutes 40 --n_train 4000 [--install]
 
@@ -8,18 +9,16 @@ Needs `trans3dhead_weights mobilenet_v2` first (the ImageNet file). --install re
 with the new model folder (written next to it, then renamed: never half-written).
 """
 import argparse, json, os, platform, shutil, time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 from trans3dhead.checkpoint import atomic_torch_save, export_model, load_model, load_model_state
 from trans3dhead.checkset import load_checkset, score_checkset
-from trans3dhead.data import get_dls
 from trans3dhead.default_head import default_head_dir
-from trans3dhead.demo import DemoSettings, TimeBudget, score, synth_data
+from trans3dhead.demo import score, synth_data
 from trans3dhead.files import atomic_write_text
-from trans3dhead.learner import fit_schedule, get_learner
-from trans3dhead.model import preset
+from trans3dhead.recipe import RECIPES, Recipe, fit_recipe, recipe_learner
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSET = ROOT / 'trans3dhead' / 'assets' / 'pretrained'
@@ -44,22 +43,20 @@ def install(model_dir: Path, target: Path = ASSET):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def train(a, data: Path, work: Path, flame_dir: Path) -> Path:
-    "Train the `mobile` preset on `data` for `a.minutes`; the fp16 model folder, its card holding the training facts."
-    cfg = preset('mobile')
-    dls = get_dls(data, bs=a.bs, crop_size=cfg.crop_size, num_workers=a.workers, flame_dir=flame_dir)
-    learn = get_learner(dls, cfg, flame_dir=flame_dir, lr=a.lr, schedule='one_cycle', z5=False, chamfer=False,
-                        ckpt_dir=work / 'run', path=work / 'run')
-    if a.init: load_model_state(learn.model, torch.load(Path(a.init) / 'weights.pth', weights_only=True), a.init)
-    t0, budget = time.time(), TimeBudget(a.minutes)
-    fit_schedule(learn, 10_000, cbs=[budget])                  # the time budget ends training, the schedule follows it
+def train(r: Recipe, data: Path, work: Path, flame_dir: Path, init=None, workers: int = 2) -> Path:
+    """Train recipe `r` on `data` (from the model folder `init` if given); the fp16 model folder, its card holding the
+    training facts. The time budget ends training (`r.epochs` is out of reach), the schedule follows it."""
+    learn = recipe_learner(r, data, work / 'run', flame_dir, workers=workers)
+    if init: load_model_state(learn.model, torch.load(Path(init) / 'weights.pth', weights_only=True), init)
+    t0 = time.time()
+    fit_recipe(learn, r)
     model_dir = to_half(export_model(learn, work / 'model32'), work / 'model')
-    card = dict(preset='mobile', config=asdict(cfg), flame=f"embedded default head ({flame_dir.name})",
-                lr=a.lr, bs=a.bs, schedule='one_cycle',
-                init=json.loads((Path(a.init) / 'card.json').read_text()) if a.init else None,
-                data=dict(kind='SynthHeads', n_train=a.n_train, n_test=a.n_test, seed=a.seed),
-                budget_minutes=a.minutes, wall_s=round(time.time() - t0), epochs=learn.epoch + 1,
-                images_seen=learn.train_iter * a.bs, trained=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+    card = dict(preset=r.preset, config=asdict(learn.cfg), flame=f"embedded default head ({flame_dir.name})",
+                lr=r.lr, bs=r.bs, schedule=r.schedule,
+                init=json.loads((Path(init) / 'card.json').read_text()) if init else None,
+                data=dict(kind='SynthHeads', n_train=r.n_train, n_test=r.n_test, seed=r.seed),
+                budget_minutes=r.minutes, wall_s=round(time.time() - t0), epochs=learn.epoch + 1,
+                images_seen=learn.train_iter * r.bs, trained=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                 machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                         f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
     atomic_write_text(model_dir / 'card.json', json.dumps(card, indent=1))
@@ -80,24 +77,25 @@ def measure(model_dir: Path, data: Path, work: Path, flame_dir: Path) -> dict:
 
 
 def main():
+    r = RECIPES['shipped']
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--work', default='/tmp/pretrained', help='data, run and model folders go here')
-    ap.add_argument('--minutes', type=float, default=40.)
-    ap.add_argument('--n_train', type=int, default=4000)
-    ap.add_argument('--n_test', type=int, default=200)
-    ap.add_argument('--bs', type=int, default=32)
-    ap.add_argument('--lr', type=float, default=1e-3)
-    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--minutes', type=float, default=r.minutes)
+    ap.add_argument('--n_train', type=int, default=r.n_train)
+    ap.add_argument('--n_test', type=int, default=r.n_test, help='SynthHeads validation and test images each')
+    ap.add_argument('--bs', type=int, default=r.bs)
+    ap.add_argument('--lr', type=float, default=r.lr)
+    ap.add_argument('--seed', type=int, default=r.seed)
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--init', help='start from this model folder (a further run: its card is kept in the new card)')
     ap.add_argument('--rescore', action='store_true', help="only re-measure <work>/model (e.g. after predict changed)")
     ap.add_argument('--install', action='store_true', help='copy the result into trans3dhead/assets/pretrained')
     a = ap.parse_args()
+    r = replace(r, minutes=a.minutes, n_train=a.n_train, n_val=a.n_test, n_test=a.n_test, bs=a.bs, lr=a.lr, seed=a.seed)
     work, flame_dir = Path(a.work), default_head_dir()       # the FLAME that load_pretrained will use
-    torch.manual_seed(a.seed)
-    data = synth_data(work / 'synthheads', DemoSettings(n_train=a.n_train, n_val=a.n_test, n_test=a.n_test,
-                                                        seed=a.seed), a.workers)
-    model_dir = work / 'model' if a.rescore else train(a, data, work, flame_dir)
+    torch.manual_seed(r.seed)
+    data = synth_data(work / 'synthheads', r, a.workers)
+    model_dir = work / 'model' if a.rescore else train(r, data, work, flame_dir, a.init, a.workers)
     card = measure(model_dir, data, work, flame_dir)
     print(json.dumps({k: v for k, v in card.items() if k != 'config'}, indent=1))
     if a.install:
