@@ -106,9 +106,9 @@ VERDICTS = {
 def verdict(paper: str | None, ours: str, p_holm: float, rel: float, min_rel: float, alpha: float = ALPHA,
             trained: bool = True, testable: bool = True) -> str:
     """One of `VERDICTS` for a comparison: `paper` and `ours` the directions ('better', 'worse'; the paper also
-    'same', or None where it has no number), `p_holm` the Holm-adjusted p (NaN: fewer than 2 seeds), `rel` the
+    'same', or None / NaN where it has no number), `p_holm` the Holm-adjusted p (NaN: fewer than 2 seeds), `rel` the
     relative difference, `min_rel` the minimum effect; `trained`: both rows passed the gate."""
-    if paper is None: return 'not in paper'
+    if not isinstance(paper, str): return 'not in paper'                # None, or NaN from a pandas column
     if not testable: return 'not testable here'
     if not trained: return 'not trained enough'
     if math.isnan(p_holm): return 'too few seeds'
