@@ -20,7 +20,7 @@ from fastai.torch_core import set_seed
 from torch.utils.flop_counter import FlopCounterMode
 from .checkpoint import export_model, load_model
 from .data import DAD3DHeads, dad_dataloader
-from .demo import DemoSettings, predict_split, synth_data
+from .demo import PAPER_SETTINGS, DemoSettings, predict_split, synth_data
 from .distributed import bare_model
 from .fastdata import fast_dls
 from .files import atomic_write_text
@@ -30,14 +30,17 @@ from .model import preset
 from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view
 from .stats import ALPHA, gate_failures, holm, min_effect, seeds_needed, verdict, welch
+from .backbones import backbone_stages
+from .flame import PARAM_LAYOUTS
+from .synth import sample_flame_params
 
 # %% auto #0
 __all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'MIN_EFFECT', 'NOT_TESTABLE', 'UNTRAINED', 'study_row',
            'paper_effect', 'direction', 'paper_direction', 'n_params', 'settings_key', 'run_dir', 'count_flops',
            'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done', 'run_one', 'run_study',
            'untrained_key', 'run_untrained', 'per_row', 'first_last', 'row_gate', 'claim_tests', 'judge', 'summarise',
-           'format_summary', 'study_tables', 'results_markdown', 'row_dir', 'learning_curves', 'marr_histograms',
-           'collect', 'main']
+           'format_summary', 'study_tables', 'results_markdown', 'feature_sides', 'synth_coefficients', 'target_counts',
+           'table1_gaps', 'caveats_markdown', 'row_dir', 'learning_curves', 'marr_histograms', 'collect', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -370,6 +373,65 @@ def results_markdown(folder) -> str:
             counts = ', '.join(f'{k} {v}' for v, k in comp.verdict.value_counts().items())
             lines.append(f"| {table}: {n} comparisons × {len(METRICS)} metrics | | | {counts} | {samples[key]:,} |")
     return '\n'.join(lines)
+
+# %% ../nbs/20_study.ipynb #f28709cb
+def feature_sides(backbone: str, crop_size: int) -> tuple[int, int]:
+    "Sides of `backbone`'s stride-4 and stride-32 feature maps on a `crop_size`² image, measured on zeros."
+    stem, stages, _ = backbone_stages(backbone, pretrained=False)
+    x, sides = torch.zeros(1, 3, crop_size, crop_size), []
+    with torch.no_grad():
+        x = stem(x)
+        for stage in stages: sides.append((x := stage(x)).shape[-1])
+    return sides[0], sides[-1]
+
+def synth_coefficients(n_draws: int = 200, seed: int = 0) -> dict:
+    "How many shape, expression and jaw coefficients SynthHeads varies: nonzero in any of `n_draws` heads."
+    layout, rng = PARAM_LAYOUTS[413], np.random.default_rng(seed)
+    p = np.stack([sample_flame_params(rng, layout)[0] for _ in range(n_draws)])
+    return {part: int((p[:, getattr(layout, part)] != 0).any(0).sum()) for part in ('shape', 'expression', 'jaw')}
+
+# %% ../nbs/20_study.ipynb #e448e913
+def target_counts(n_params: int, varied: dict) -> dict:
+    """Of the shape, expression and jaw targets of a 3DMM with `n_params` parameters: how many SynthHeads never varies
+    (`zero`), and how many varied coefficients it leaves out (`missed`); `varied`: `synth_coefficients()`."""
+    lay = PARAM_LAYOUTS[n_params]
+    sizes = dict(shape=lay.n_shape, expression=lay.n_expr, jaw=lay.n_jaw)
+    return dict(zero=sum(max(0, sizes[k] - v) for k, v in varied.items()),
+                missed=sum(max(0, v - sizes[k]) for k, v in varied.items()))
+
+def table1_gaps(tables: dict, samples: dict) -> pd.DataFrame:
+    "Per settings of `study_tables` with Table 1's rows (by `samples` per run): Trans3DHead relative to DAD-3DNet."
+    gaps = {samples[k]: comp[comp.table == 'Table 1'].set_index('metric').rel for k, (_, comp) in tables.items()
+            if (comp.table == 'Table 1').any()}
+    return pd.DataFrame(gaps).T.sort_index().rename_axis('samples per run')
+
+# %% ../nbs/20_study.ipynb #6fc060fd
+def caveats_markdown(folder) -> str:
+    "The study's limits (`feature_sides`, `table1_gaps`, `target_counts`, the gate) as Markdown bullets, from `folder`."
+    rows = read_results(Path(folder) / 'results.jsonl')
+    settings = {r['settings_key']: r['settings'] for r in rows}
+    samples = {r['settings_key']: r['samples'] for r in rows}
+    tables, varied = study_tables(folder), synth_coefficients()
+    mem = {(s['backbone'], s['size']): feature_sides(s['backbone'], s['size']) for s in settings.values()}
+    paper = feature_sides(PAPER_SETTINGS.backbone, PAPER_SETTINGS.size)[1]
+    side = lambda n: f'{n} × {n}'
+    gaps = table1_gaps(tables, samples)
+    counts = {n: target_counts(n, varied) for n in (413, 160, 60)}
+    return '\n'.join([
+        '- **Memory.** ' + '; '.join(f"{b} at {c}² crops gives Trans3DHead a {side(m)} memory and the DAD-3DNet-style "
+                                     f"baseline {side(h)} heatmaps" for (b, c), (h, m) in mem.items())
+        + f" (the paper: {side(paper)}, {PAPER_SETTINGS.backbone} at {PAPER_SETTINGS.size}²).",
+        '- **Budget.** Table 1, Trans3DHead relative to DAD-3DNet: ' + '; '.join(
+            f"{n:,} samples per run: NME {100 * g.nme:+.1f} %, pose error {100 * g.pose_err:+.1f} %"
+            for n, g in gaps.iterrows()) + '.',
+        f"- **Table 8.** SynthHeads varies {varied['shape']} shape, {varied['expression']} expression and "
+        f"{varied['jaw']} jaw coefficients: 413 parameters regress {counts[413]['zero']} always-zero targets, "
+        f"160 leave out {counts[160]['missed']} varied ones, 60 leave out {counts[60]['missed']}; comparisons between "
+        "parameter counts are not testable here.",
+        "- **Splits.** The paper's Table 1 is on DAD-3DHeads' test set, its Tables 3–8 on the validation set; ours are "
+        "all on SynthHeads' test split.",
+        '- **Gate.** ' + '; '.join(f"{samples[k]:,} samples per run: {int(per.trained.sum())} of {len(per)} rows "
+                                   "trained enough" for k, (per, _) in tables.items()) + '.'])
 
 # %% ../nbs/20_study.ipynb #a1d7c2c0
 def row_dir(out, r: dict) -> Path:
