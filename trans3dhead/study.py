@@ -371,7 +371,8 @@ def results_markdown(folder) -> str:
         else:
             n = len(comp.drop_duplicates(['row', 'reference']))
             counts = ', '.join(f'{k} {v}' for v, k in comp.verdict.value_counts().items())
-            lines.append(f"| {table}: {n} comparisons × {len(METRICS)} metrics | | | {counts} | {samples[key]:,} |")
+            what = f"{n} comparison{'s' * (n > 1)} × {len(METRICS)} metrics"
+            lines.append(f"| {table}: {what} | | | {counts} | {samples[key]:,} |")
     return '\n'.join(lines)
 
 # %% ../nbs/20_study.ipynb #f28709cb
