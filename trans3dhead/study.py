@@ -28,12 +28,20 @@ from .metrics import METRIC_COLUMNS, evaluate, euler_mae, load_ground_truth
 from .recipe import RECIPES, Recipe, fit_recipe, recipe_learner
 from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view
+from .stats import ALPHA, gate_failures, holm, min_effect, seeds_needed, verdict, welch
+from .backbones import backbone_stages
+from .flame import PARAM_LAYOUTS
+from .model import preset
+from .synth_geometry import sample_flame_params
 
 # %% auto #0
-__all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'study_row', 'paper_effect', 'paper_direction',
-           'shared_settings', 'settings_key', 'run_dir', 'count_flops', 'pose_mae', 'score_run', 'RunClock',
-           'read_results', 'append_row', 'is_done', 'run_one', 'run_study', 'verdict', 'summarise', 'format_summary',
-           'claims_paragraph', 'row_dir', 'learning_curves', 'marr_histograms', 'collect', 'main']
+__all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'MIN_EFFECT', 'NOT_TESTABLE', 'UNTRAINED', 'study_row',
+           'paper_effect', 'direction', 'paper_direction', 'n_params', 'shared_settings', 'settings_key', 'run_dir',
+           'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done', 'run_one',
+           'run_study', 'untrained_key', 'run_untrained', 'per_row', 'first_last', 'row_gate', 'claim_tests', 'judge',
+           'summarise', 'format_summary', 'study_tables', 'results_markdown', 'feature_sides', 'synth_coefficients',
+           'target_counts', 'table1_gaps', 'caveats_markdown', 'row_dir', 'learning_curves', 'marr_histograms',
+           'collect', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -77,7 +85,7 @@ CLAIMS = [('Table 1', 'Trans3DHead', 'DAD-3DNet'),
           ('Table 3', 'Trans3DHead', '+Euler+QA'), ('Table 3', 'Trans3DHead', 'baseline'),
           *[('Table 3', r, '+QA') for r in ('E0/D1', 'E0/D3', 'E1/D2', 'E2/D2', 'E3/D2')],
           ('Table 4', '+averinit', 'Trans3DHead'), ('Table 4', '+randinit', 'Trans3DHead'),
-          ('Table 5', '+QAMem-2', 'baseline'), ('Table 6', 'noMQinit', 'Trans3DHead'),
+          ('Table 5', '+QAMem-2', 'baseline'), ('Table 5', '+QAMem-2', '+QA'), ('Table 6', 'noMQinit', 'Trans3DHead'),
           ('Table 6', '+MQinit-2', 'Trans3DHead'), ('Table 7', 'only-3DMM', 'Trans3DHead'),
           ('Table 8', 'params160', 'Trans3DHead'), ('Table 8', 'params60', 'Trans3DHead'),
           ('Table 8', 'DAD-3DNet params160', 'DAD-3DNet'), ('Table 8', 'DAD-3DNet params60', 'DAD-3DNet'),
@@ -91,12 +99,24 @@ def paper_effect(table: str, row: str, ref: str, metric: str) -> float | None:
     return None if a is None or b is None else (a - b) / b
 
 # %% ../nbs/20_study.ipynb #f35c5f5e
+def direction(diff: float, metric: str) -> str:
+    "'better', 'worse' or 'same': what a difference row − reference of `metric` means (lower is better but for Z5)."
+    if diff == 0: return 'same'
+    return 'better' if (diff > 0) == (metric in HIGHER_IS_BETTER) else 'worse'
+
 def paper_direction(table: str, row: str, ref: str, metric: str) -> str | None:
-    "'better', 'worse' or 'same': the paper's `row` against `ref` on `metric`; None where a number is missing."
+    "`direction` of the paper's `row` against `ref` on `metric`; None where a number is missing."
     e = paper_effect(table, row, ref, metric)
-    if e is None: return None
-    if e == 0: return 'same'
-    return 'better' if (e > 0) == (metric in HIGHER_IS_BETTER) else 'worse'
+    return None if e is None else direction(e, metric)
+
+# %% ../nbs/20_study.ipynb #e2d9d29a
+MIN_EFFECT = {m: min_effect([paper_effect(*c, m) for c in CLAIMS]) for m in METRICS}
+
+def n_params(row: str) -> int:
+    "The number of 3DMM parameters that the study row `row` regresses."
+    return preset(study_row(row)[1]).n_params
+
+NOT_TESTABLE = {c for c in CLAIMS if c[0] == 'Table 8' and n_params(c[1]) != n_params(c[2])}
 
 # %% ../nbs/20_study.ipynb #e085c06d
 def shared_settings(recipe: Recipe) -> dict:
@@ -193,7 +213,7 @@ def run_one(row: str, seed: int, recipe: Recipe, data, out, split: str = 'test_g
     ckpt = d / 'last.pth'
     with learn.no_bar(), learn.no_logging(): fit_recipe(learn, r, resume=ckpt if ckpt.is_file() else None)
     export_model(learn, d / 'model')
-    wall = json.loads(clock.path.read_text())['seconds']
+    wall = json.loads(clock.path.read_text())['seconds'] if clock.path.is_file() else 0.   # 0 epochs: none
     res = dict(config=row, arch=arch, preset=name, seed=seed, epochs=r.epochs,
                samples=r.epochs * len(learn.dls.train) * r.bs, **score_run(learn.model, data, split, r.bs),
                split=split, params=sum(p.numel() for p in learn.model.parameters() if p.requires_grad),
@@ -223,69 +243,197 @@ def run_study(rows, seeds, recipe: Recipe, data, out, split: str = 'test_gt', fl
             f"{res['wall_s']:.0f} s")
     return written
 
-# %% ../nbs/20_study.ipynb #bc8e5928
-def verdict(paper: str | None, delta: float, se: float, n: int, metric: str, k: float = 2.0) -> str:
-    """The verdict for a difference `delta` (row − reference) of `metric` with standard error `se`, `n` seeds on the
-    smaller side, against the paper's direction `paper` ('better', 'worse', 'same' or None)."""
-    if paper is None: return 'not in paper'
-    if n < 2 or not math.isfinite(se): return 'too few seeds'
-    if abs(delta) <= k * se: return 'within seed noise'
-    if paper == 'same': return 'differs'
-    ours = 'better' if (delta > 0) == (metric in HIGHER_IS_BETTER) else 'worse'
-    return 'reproduced' if ours == paper else 'opposite'
+# %% ../nbs/20_study.ipynb #25d28fb0
+UNTRAINED = 'untrained.jsonl'
 
-# %% ../nbs/20_study.ipynb #5ae0b530
-def summarise(rows: list[dict], k: float = 2.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per row: n seeds, mean and std of every metric, params, FLOPs, wall time; per comparison of `CLAIMS` and
-    metric with both rows present: means, Δ = row − reference, se, the paper's direction and relative effect,
-    `verdict`, `seeds_needed`). `rows`: results of one settings."""
-    df = pd.DataFrame(rows)
+def untrained_key(settings: dict) -> str:
+    "The settings key of the untrained runs that are the reference of runs with `settings` (a results row's)."
+    return settings_key(replace(Recipe(**settings), epochs=0))
+
+def run_untrained(rows, seeds, s: Recipe, data, out, split: str = 'test_gt', flame_dir=None,
+                  log=print) -> list[dict]:
+    """Every `row` × `seed` built as `run_study` builds it at settings `s` and scored untrained (0 epochs), one line per
+    run appended to `<out>/untrained.jsonl`; runs already there are skipped. -> the rows written by this call"""
+    return run_study(rows, seeds, replace(s, epochs=0), data, out, split, flame_dir, results=UNTRAINED, log=log)
+
+# %% ../nbs/20_study.ipynb #0d392233
+def per_row(rows: list[dict]) -> pd.DataFrame:
+    "Per row of one settings: n seeds, mean and std of every metric and the pose MAE, params, FLOPs, wall time."
     cols = list(METRICS) + ['pose_mae']
-    g = df.groupby('config', sort=False)
-    per = pd.concat([g.size().rename('n'), g[cols].mean(), g[cols].std().add_suffix('_std'),
-                     g[['params', 'flops', 'wall_s']].mean()], axis=1)
+    g = pd.DataFrame(rows).groupby('config', sort=False)
+    return pd.concat([g.size().rename('n'), g[cols].mean(), g[cols].std().add_suffix('_std'),
+                      g[['params', 'flops', 'wall_s']].mean()], axis=1)
+
+def first_last(curves: list[dict], key: str, term: str = 'valid_euler') -> pd.DataFrame:
+    "Per row of the settings `key`: `term` at the first and at the last epoch of its learning curves, mean over seeds."
+    c = pd.DataFrame([c for c in curves if c['settings_key'] == key], columns=['config', 'seed', 'epoch', term])
+    g = c.sort_values('epoch').groupby(['config', 'seed'])[term]
+    return pd.concat([g.first(), g.last()], axis=1, keys=['first', 'last']).groupby('config').mean()
+
+# %% ../nbs/20_study.ipynb #cb08d9fc
+def row_gate(per: pd.DataFrame, rows: list[dict], untrained=(), curves=()) -> pd.DataFrame:
+    """The trained-enough gate per row of `per` (`rows`: its runs, of one settings): NME and pose error against the
+    row's runs in `untrained` (`run_untrained`), the validation Euler loss at the last epoch against the first epoch's
+    in `curves` (`learning_curves`). -> per row: each check's relative drop, `trained`, `gate` (why not)"""
+    key0 = untrained_key(rows[0]['settings'])
+    base = pd.DataFrame([r for r in untrained if r['settings_key'] == key0], columns=['config', 'nme', 'pose_err'])
+    ref, euler = base.groupby('config').mean(), first_last(curves, rows[0]['settings_key'])
+    gate = {}
+    for name, r in per.iterrows():
+        checks = {'NME': (r.nme, ref.nme.get(name)), 'pose error': (r.pose_err, ref.pose_err.get(name)),
+                  'Euler loss': (euler['last'].get(name), euler['first'].get(name))}
+        why = gate_failures(checks)
+        drops = {f'{k} drop': np.nan if None in v else 1 - v[0] / v[1] for k, v in checks.items()}
+        gate[name] = {**drops, 'trained': not why, 'gate': '; '.join(why) or 'passed'}
+    return pd.DataFrame.from_dict(gate, orient='index')
+
+# %% ../nbs/20_study.ipynb #68b666d6
+def claim_tests(per: pd.DataFrame) -> pd.DataFrame:
+    "Per claim of `CLAIMS` with both rows in `per`, and metric: the means, `welch`'s test, the paper's effect."
     comp = []
     for table, row, ref in CLAIMS:
         if row not in per.index or ref not in per.index: continue
         a, b = per.loc[row], per.loc[ref]
         for m in METRICS:
-            sa, sb = a[f'{m}_std'], b[f'{m}_std']
-            delta, se = a[m] - b[m], math.sqrt(sa ** 2 / a['n'] + sb ** 2 / b['n'])
-            paper, effect = paper_direction(table, row, ref, m), paper_effect(table, row, ref, m)
-            need = (math.ceil(2 * (k * math.hypot(sa, sb) / math.sqrt(2) / abs(effect * b[m])) ** 2)
-                    if effect and math.isfinite(se) else None)
-            comp.append(dict(table=table, row=row, reference=ref, metric=m, row_mean=a[m], ref_mean=b[m], delta=delta,
-                             se=se, paper=paper, paper_effect=effect, seeds_needed=need,
-                             verdict=verdict(paper, delta, se, int(min(a['n'], b['n'])), m, k)))
-    return per, pd.DataFrame(comp)
+            w = {k: float(v) for k, v in welch(a[m], a[f'{m}_std'], a.n, b[m], b[f'{m}_std'], b.n).items()}
+            comp.append(dict(table=table, row=row, reference=ref, metric=m, row_mean=a[m], ref_mean=b[m], **w,
+                             rel=w['delta'] / abs(b[m]), paper=paper_direction(table, row, ref, m),
+                             paper_effect=paper_effect(table, row, ref, m), trained=bool(a.trained and b.trained),
+                             testable=(table, row, ref) not in NOT_TESTABLE))
+    return pd.DataFrame(comp)
 
-# %% ../nbs/20_study.ipynb #bd56ef66
+# %% ../nbs/20_study.ipynb #4669a188
+def judge(comp: pd.DataFrame, per: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """`comp` (`claim_tests`) with Holm's adjusted p per table among the tested comparisons, the seeds per row needed
+    for 80 % power at α/m (m: the table's testable comparisons), and the `verdict`."""
+    comp = comp.assign(p_holm=np.nan)
+    tested = comp.trained & comp.testable & comp.paper.notna()
+    for idx in comp[tested].groupby('table').groups.values(): comp.loc[idx, 'p_holm'] = holm(comp.loc[idx, 'p'])
+    m = comp[comp.testable & comp.paper.notna()].groupby('table').size()
+    sd = lambda row, metric: per.loc[row, f'{metric}_std']
+    comp['seeds_needed'] = [seeds_needed(c.delta, sd(c.row, c.metric), sd(c.reference, c.metric),
+                                         alpha / m.get(c.table, 1)) for c in comp.itertuples()]
+    comp['verdict'] = [verdict(c.paper, direction(c.delta, c.metric), c.p_holm, c.rel, MIN_EFFECT[c.metric], alpha,
+                               c.trained, c.testable) for c in comp.itertuples()]
+    return comp
+
+# %% ../nbs/20_study.ipynb #57f7d519
+def summarise(rows: list[dict], untrained=(), curves=(), alpha: float = ALPHA) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per row: `per_row` and `row_gate`; per comparison: `claim_tests` and `judge`). `rows`: results of one settings;
+    `untrained`: `run_untrained`'s rows, `curves`: `learning_curves`' (without them, no row passes the gate)."""
+    per = per_row(rows)
+    per = per.join(row_gate(per, rows, untrained, curves))
+    return per, judge(claim_tests(per), per, alpha)
+
+# %% ../nbs/20_study.ipynb #9df0b7cd
 def format_summary(per: pd.DataFrame, comp: pd.DataFrame) -> str:
-    "Both tables of `summarise` as text: 'mean ± std' per row and metric, then Δ ± se, paper, verdict per comparison."
+    """Both tables of `summarise` as text: per row 'mean ± std' of each metric and the gate, then per comparison
+    Δ ± se, p, Holm's p, the paper's direction and the verdict."""
     cols = list(METRICS) + ['pose_mae']
     rows = pd.DataFrame({c: [f"{a:.4f} ± {s:.4f}" for a, s in zip(per[c], per[f'{c}_std'])]
                          for c in cols}, index=per.index)
     rows.insert(0, 'n', per['n'])
     rows['params'], rows['GFLOPs'] = per['params'].map('{:,.0f}'.format), (per['flops'] / 1e9).map('{:.2f}'.format)
+    rows['gate'] = per['gate']
     text = rows.to_string()
     if len(comp):
-        c = comp.assign(delta=[f"{d:+.4f} ± {s:.4f}" for d, s in zip(comp.delta, comp.se)])
-        text += '\n\n' + c[['table', 'row', 'reference', 'metric', 'delta', 'paper', 'verdict']].to_string(index=False)
+        c = comp.assign(delta=[f"{d:+.4f} ± {s:.4f}" for d, s in zip(comp.delta, comp.se)],
+                        p=comp.p.map('{:.2g}'.format), p_holm=comp.p_holm.map('{:.2g}'.format))
+        cols = ['table', 'row', 'reference', 'metric', 'delta', 'p', 'p_holm', 'paper', 'verdict']
+        text += '\n\n' + c[cols].to_string(index=False)
     return text
 
-# %% ../nbs/20_study.ipynb #ed54155d
-def claims_paragraph(comp: pd.DataFrame) -> str:
-    "One paragraph (Markdown) from `summarise`'s comparisons: the verdict counts, Table 1, what reproduces, what not."
-    counts = comp.verdict.value_counts()
-    def said(v):
-        picked = comp[comp.verdict == v]
-        return '; '.join(f"{c.row} vs {c.reference} ({c.metric})" for c in picked.itertuples()) or 'none'
-    t1 = comp[comp.table == 'Table 1']
-    return (f"Of {len(comp)} comparisons (claim × metric), {counts.get('reproduced', 0)} reproduce the paper's "
-            f"direction, {counts.get('opposite', 0)} go the opposite way and {counts.get('within seed noise', 0)} "
-            f"are within seed noise. Table 1 (Trans3DHead vs DAD-3DNet): "
-            + ', '.join(f"{m} {v}" for m, v in zip(t1.metric, t1.verdict))
-            + f". Reproduced: {said('reproduced')}. Opposite: {said('opposite')}.")
+# %% ../nbs/20_study.ipynb #ee528cf4
+def study_tables(folder) -> dict:
+    """{settings key: `summarise` of its runs} for the `results.jsonl` in `folder`, with the `untrained.jsonl` and
+    `curves.jsonl` beside it (as `collect` writes them)."""
+    rows, untrained, curves = (read_results(Path(folder) / f) for f in ('results.jsonl', UNTRAINED, 'curves.jsonl'))
+    return {k: summarise([r for r in rows if r['settings_key'] == k], untrained, curves)
+            for k in dict.fromkeys(r['settings_key'] for r in rows)}
+
+# %% ../nbs/20_study.ipynb #f6eb3395
+def results_markdown(folder) -> str:
+    "`study_tables(folder)` as one Markdown table: comparison, paper, ours, verdict, samples per run."
+    samples = {r['settings_key']: r['samples'] for r in read_results(Path(folder) / 'results.jsonl')}
+    tables = study_tables(folder)
+    lines = ['| comparison | paper | ours | verdict | samples per run |', '|---|---|---|---|---|']
+    for table in dict.fromkeys(t for t, *_ in CLAIMS):
+        keys = [k for k, (_, comp) in tables.items() if (comp.table == table).any()]
+        if not keys: continue
+        key = max(keys, key=samples.get)
+        comp = tables[key][1].query('table == @table')
+        if table == 'Table 1':
+            for c in comp.itertuples():
+                p = '' if math.isnan(c.p_holm) else f' (Holm p = {c.p_holm:.2g})'
+                ours = f"{100 * c.rel:+.1f} % ± {100 * c.se / abs(c.ref_mean):.1f} %{p}"
+                lines.append(f"| {c.row} vs {c.reference}, {METRIC_COLUMNS[c.metric]} (Table 1) "
+                             f"| {100 * c.paper_effect:+.1f} % | {ours} | {c.verdict} | {samples[key]:,} |")
+        else:
+            n = len(comp.drop_duplicates(['row', 'reference']))
+            counts = ', '.join(f'{k} {v}' for v, k in comp.verdict.value_counts().items())
+            what = f"{n} comparison{'s' * (n > 1)} × {len(METRICS)} metrics"
+            lines.append(f"| {table}: {what} | | | {counts} | {samples[key]:,} |")
+    return '\n'.join(lines)
+
+# %% ../nbs/20_study.ipynb #f28709cb
+def feature_sides(backbone: str, crop_size: int) -> tuple[int, int]:
+    "Sides of `backbone`'s stride-4 and stride-32 feature maps on a `crop_size`² image, measured on zeros."
+    stem, stages, _ = backbone_stages(backbone, pretrained=False)
+    x, sides = torch.zeros(1, 3, crop_size, crop_size), []
+    with torch.no_grad():
+        x = stem(x)
+        for stage in stages: sides.append((x := stage(x)).shape[-1])
+    return sides[0], sides[-1]
+
+def synth_coefficients(n_draws: int = 200, seed: int = 0) -> dict:
+    "How many shape, expression and jaw coefficients SynthHeads varies: nonzero in any of `n_draws` heads."
+    layout, rng = PARAM_LAYOUTS[413], np.random.default_rng(seed)
+    p = np.stack([sample_flame_params(rng, layout)[0] for _ in range(n_draws)])
+    return {part: int((p[:, getattr(layout, part)] != 0).any(0).sum()) for part in ('shape', 'expression', 'jaw')}
+
+# %% ../nbs/20_study.ipynb #e448e913
+def target_counts(n_params: int, varied: dict) -> dict:
+    """Of the shape, expression and jaw targets of a 3DMM with `n_params` parameters: how many SynthHeads never varies
+    (`zero`), and how many varied coefficients it leaves out (`missed`); `varied`: `synth_coefficients()`."""
+    lay = PARAM_LAYOUTS[n_params]
+    sizes = dict(shape=lay.n_shape, expression=lay.n_expr, jaw=lay.n_jaw)
+    return dict(zero=sum(max(0, sizes[k] - v) for k, v in varied.items()),
+                missed=sum(max(0, v - sizes[k]) for k, v in varied.items()))
+
+def table1_gaps(tables: dict, samples: dict) -> pd.DataFrame:
+    "Per settings of `study_tables` with Table 1's rows (by `samples` per run): Trans3DHead relative to DAD-3DNet."
+    gaps = {samples[k]: comp[comp.table == 'Table 1'].set_index('metric').rel for k, (_, comp) in tables.items()
+            if (comp.table == 'Table 1').any()}
+    return pd.DataFrame(gaps).T.sort_index().rename_axis('samples per run')
+
+# %% ../nbs/20_study.ipynb #6fc060fd
+def caveats_markdown(folder) -> str:
+    "The study's limits (`feature_sides`, `table1_gaps`, `target_counts`, the gate) as Markdown bullets, from `folder`."
+    rows = read_results(Path(folder) / 'results.jsonl')
+    settings = {r['settings_key']: r['settings'] for r in rows}
+    samples = {r['settings_key']: r['samples'] for r in rows}
+    tables, varied = study_tables(folder), synth_coefficients()
+    mem = {(s['backbone'], s['crop_size']): feature_sides(s['backbone'], s['crop_size']) for s in settings.values()}
+    paper = RECIPES['paper']
+    paper_side = feature_sides(paper.backbone, paper.crop_size)[1]
+    side = lambda n: f'{n} × {n}'
+    gaps = table1_gaps(tables, samples)
+    counts = {n: target_counts(n, varied) for n in (413, 160, 60)}
+    return '\n'.join([
+        '- **Memory.** ' + '; '.join(f"{b} at {c}² crops gives Trans3DHead a {side(m)} memory and the DAD-3DNet-style "
+                                     f"baseline {side(h)} heatmaps" for (b, c), (h, m) in mem.items())
+        + f" (the paper: {side(paper_side)}, {paper.backbone} at {paper.crop_size}²).",
+        '- **Budget.** Table 1, Trans3DHead relative to DAD-3DNet: ' + '; '.join(
+            f"{n:,} samples per run: NME {100 * g.nme:+.1f} %, pose error {100 * g.pose_err:+.1f} %"
+            for n, g in gaps.iterrows()) + '.',
+        f"- **Table 8.** SynthHeads varies {varied['shape']} shape, {varied['expression']} expression and "
+        f"{varied['jaw']} jaw coefficients: 413 parameters regress {counts[413]['zero']} always-zero targets, "
+        f"160 leave out {counts[160]['missed']} varied ones, 60 leave out {counts[60]['missed']}; comparisons between "
+        "parameter counts are not testable here.",
+        "- **Splits.** The paper's Table 1 is on DAD-3DHeads' test set, its Tables 3–8 on the validation set; ours are "
+        "all on SynthHeads' test split.",
+        '- **Gate.** ' + '; '.join(f"{samples[k]:,} samples per run: {int(per.trained.sum())} of {len(per)} rows "
+                                   "trained enough" for k, (per, _) in tables.items()) + '.'])
 
 # %% ../nbs/20_study.ipynb #a1d7c2c0
 def row_dir(out, r: dict) -> Path:
@@ -319,15 +467,16 @@ def marr_histograms(models, data, split: str, bins: int = 40, hi: float = 0.15) 
 
 # %% ../nbs/20_study.ipynb #660799a3
 def collect(out, dest, data=None, split: str = 'test_gt', flame_dir=None, n_items: int = 3) -> Path:
-    """Write `results.jsonl`, `curves.jsonl`, and per settings key `fig7-<key>.png` and `fig8-<key>.json`, from the
-    study folder `out` (scored on `split` of `data`, default `<out>/synthheads`, with the FLAME model `flame_dir`) to
-    `dest`. -> dest"""
+    """Write `results.jsonl`, `untrained.jsonl` (if there), `curves.jsonl`, and per settings key `fig7-<key>.png` and
+    `fig8-<key>.json`, from the study folder `out` (scored on `split` of `data`, default `<out>/synthheads`, with the
+    FLAME model `flame_dir`) to `dest`. -> dest"""
     out, dest = Path(out), Path(dest)
     rows = read_results(out / 'results.jsonl')
     if not rows: raise DataError(f"{out / 'results.jsonl'}: no results to collect")
     data = Path(data) if data else out / 'synthheads'
     dest.mkdir(parents=True, exist_ok=True)
     atomic_write_text(dest / 'results.jsonl', ''.join(json.dumps(r) + '\n' for r in rows))
+    if (out / UNTRAINED).is_file(): atomic_write_text(dest / UNTRAINED, (out / UNTRAINED).read_text())
     atomic_write_text(dest / 'curves.jsonl', ''.join(json.dumps(c) + '\n' for c in learning_curves(out, rows)))
     for key in dict.fromkeys(r['settings_key'] for r in rows):
         ours = sorted((r for r in rows if r['settings_key'] == key and r['config'] == 'Trans3DHead'),
@@ -373,4 +522,5 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
         found = [row for row in read_results(path) if row['settings_key'] == settings_key(r)]
         if not found: raise DataError(f"{path}: no results for these settings (key {settings_key(r)}); train them "
                                       "first (without --summary) or give the flags they were trained with")
-        print(format_summary(*summarise(found)))
+        untrained = read_results(Path(out) / UNTRAINED)
+        print(format_summary(*summarise(found, untrained, learning_curves(out, found))))
