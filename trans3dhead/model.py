@@ -22,7 +22,7 @@ from .spaces import CROP_SIZE, pose_orthographic, to_crop_pixels
 
 # %% ../nbs/10_model.ipynb #f821fcc8
 BRANCH_MODES = ('off', 'landmark', 'both')
-N_PARAMS = (413, 160, 60)
+N_PARAMS = tuple(PARAM_LAYOUTS)
 
 @dataclass
 class ModelConfig:
