@@ -87,7 +87,7 @@ def test_obj_round_trip_and_mapping(setup, tmp_path):
     assert np.allclose(crop_to_orig(orig_to_crop(pts, f.crop), f.crop), pts)
 
 def test_haar_detector_if_available(setup):
-    from trans3dhead.inference import haar_detector
+    from trans3dhead.detect import haar_detector
     det = haar_detector()
     if det is None: pytest.skip('OpenCV (with Haar cascades) not installed')
     from PIL import Image

@@ -25,10 +25,9 @@ from .detect import auto_detector
 from .pretrained import load_pretrained
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'face_to_head_box', 'whole_image_box', 'haar_detector',
-           'head_boxes', 'Source', 'image_files', 'gather_sources', 'FacePrediction', 'Predictions', 'outputs_to_faces',
-           'predict', 'draw_prediction', 'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions',
-           'parse_box', 'run_predict']
+__all__ = ['IMAGE_EXTS', 'head_crop', 'crop_input', 'to_image_space', 'whole_image_box', 'head_boxes', 'Source', 'image_files',
+           'gather_sources', 'FacePrediction', 'Predictions', 'outputs_to_faces', 'predict', 'draw_prediction',
+           'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions', 'parse_box', 'run_predict']
 
 # %% ../nbs/15_inference.ipynb #b7e1c0a2
 from .export import OnnxModel
@@ -55,34 +54,10 @@ def to_image_space(posed: Tensor, crop, crop_size: int = CROP_SIZE) -> Tensor:
     c = torch.as_tensor(np.asarray(crop, dtype=np.float64))[None]
     return posed_to_image(posed[None].double(), c, crop_size)[0]
 
-# %% ../nbs/15_inference.ipynb #a9132167
-def face_to_head_box(face, grow_w: float = 1.6, grow_h: float = 1.8, up: float = 0.15) -> np.ndarray:
-    "Face box `[4]` (x, y, w, h) -> a head box `[4]` around it (original px)."
-    x, y, w, h = np.asarray(face, dtype=np.float64)
-    cx, cy = x + w / 2, y + h / 2 - up * h
-    W, H = w * grow_w, h * grow_h
-    return np.array([cx - W / 2, cy - H / 2, W, H])
-
 # %% ../nbs/15_inference.ipynb #68b3c419
 def whole_image_box(img: Image.Image) -> np.ndarray:
     "The whole image as a box `[4]` (0, 0, W, H)."
     return np.array([0., 0., *img.size])
-
-# %% ../nbs/15_inference.ipynb #63df2b35
-def haar_detector():
-    "A function RGB image -> list of head boxes `[4]` using OpenCV's frontal-face Haar cascade, or None if unavailable."
-    try:
-        import cv2   # optional: OpenCV is not a requirement, only this detector uses it
-        path = Path(cv2.data.haarcascades) / 'haarcascade_frontalface_default.xml'
-    except (ImportError, AttributeError): return None
-    if not path.is_file(): return None
-    cascade = cv2.CascadeClassifier(str(path))
-    def detect(img: Image.Image) -> list[np.ndarray]:
-        gray = cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2GRAY)
-        faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
-        faces = sorted(faces, key=lambda f: -f[2] * f[3])
-        return [face_to_head_box(f) for f in faces]
-    return detect
 
 # %% ../nbs/15_inference.ipynb #295ec2e2
 def head_boxes(img: Image.Image, box=None, detector=None) -> list[np.ndarray]:
@@ -231,13 +206,13 @@ def predict(inputs, model=None, boxes=None, bs: int = 8, detector='auto', flame_
     """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model, a model
     folder/checkpoint path, or None: the shipped pretrained model (`pretrained.load_pretrained`). `boxes`: None, one
     (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`), or a dict {source name: box}.
-    `detector`: 'auto' (`detect.auto_detector`: MTCNN or dlib HOG when installed, else OpenCV Haar if importable), None,
-    or a function image -> boxes.
+    `detector`: 'auto' (`detect.auto_detector`: MTCNN, dlib HOG or OpenCV Haar, the first installed), None, or a function
+    image -> boxes.
     `runtime`: 'torch', or 'onnx' (`model`: an .onnx file or a model folder holding model.onnx, run by ONNX Runtime).
     Unreadable inputs are listed in `.failed` and skipped."""
     m = _as_model(model, flame_dir, device, runtime)
     dev = m.flame.lmk_bary.device
-    det = (auto_detector() or haar_detector()) if detector == 'auto' else detector
+    det = auto_detector() if detector == 'auto' else detector
     srcs, result = gather_sources(inputs), Predictions()
     pending = []                                     # (input tensor, crop, (source, box, size))
     def flush():

@@ -17,8 +17,8 @@ from .errors import Trans3DHeadError, DataError, ConfigError
 from .data import get_flame
 from .files import atomic_write, atomic_write_text
 from .rotation import rot6d_to_matrix, matrix_to_rot6d, matrix_to_euler
-from .inference import (FacePrediction, predict, draw_prediction, face_record, haar_detector, parse_box,
-                                   IMAGE_EXTS, _as_model, run_predict)
+from .inference import (FacePrediction, predict, draw_prediction, face_record, parse_box, IMAGE_EXTS,
+                                   _as_model, run_predict)
 from .detect import auto_detector
 from .render import MeshRenderer, project_points
 from .synth import (load_head_model, euler_rotation, sample_camera, sample_lights, skin_albedo,
@@ -204,7 +204,7 @@ def track_video(path, model, box=None, detector='auto', smooth: bool = True, min
     """Yield `(index, time s, frame [H,W,3], raw FacePrediction, smoothed FacePrediction, status)` for video `path`.
     `box`: the first frame's head box (x, y, w, h) px, else `detector` ('auto', None or a function, as `predict`)."""
     m = _as_model(model, flame_dir, device)
-    det = (auto_detector() or haar_detector()) if detector == 'auto' else detector
+    det = auto_detector() if detector == 'auto' else detector
     head_idx = getattr(m.flame, 'head_idx', None)
     head_idx = None if head_idx is None else head_idx.cpu().numpy()
     smoother = PoseSmoother(min_cutoff, beta, d_cutoff) if smooth else None
