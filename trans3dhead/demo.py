@@ -23,8 +23,8 @@ from .default_head import head_picture
 from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, get_dls, find_split_json
 from .model import preset
-from .metrics import (submission_entries, write_submission, read_submission, load_ground_truth, evaluate,
-                                 summary_table)
+from .evaluate import (submission_entries, write_submission, read_submission, load_ground_truth, evaluate,
+                                  summary_table)
 from .learner import get_learner, fit_schedule
 from .checkpoint import export_model
 from .inference import predict, save_predictions

@@ -25,7 +25,8 @@ from .distributed import bare_model
 from .fastdata import fast_dls
 from .files import atomic_write_text
 from .learner import get_learner, fit_schedule
-from .metrics import METRIC_COLUMNS, evaluate, euler_mae, load_ground_truth
+from .metrics import euler_mae
+from .evaluate import METRIC_COLUMNS, evaluate, load_ground_truth
 from .model import preset
 from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view
