@@ -206,8 +206,8 @@ def predict(inputs, model=None, boxes=None, bs: int = 8, detector='auto', flame_
     """Predict every head in `inputs` (path, folder, (H,W,3) uint8 array, or a list). `model`: a model, a model
     folder/checkpoint path, or None: the shipped pretrained model (`pretrained.load_pretrained`). `boxes`: None, one
     (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`), or a dict {source name: box}.
-    `detector`: 'auto' (`detect.auto_detector`: MTCNN, dlib HOG or OpenCV Haar, the first installed), None, or a function
-    image -> boxes.
+    `detector`: 'auto' (`detect.auto_detector`: MTCNN, dlib HOG or OpenCV Haar, the first installed), None, or a
+    function image -> boxes.
     `runtime`: 'torch', or 'onnx' (`model`: an .onnx file or a model folder holding model.onnx, run by ONNX Runtime).
     Unreadable inputs are listed in `.failed` and skipped."""
     m = _as_model(model, flame_dir, device, runtime)
