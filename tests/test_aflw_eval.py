@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 from trans3dhead.data import AFLW2000, get_flame
-from trans3dhead.metrics import aflw2000_predictions, euler_mae
+from trans3dhead.aflw2000 import aflw2000_predictions
+from trans3dhead.metrics import euler_mae
 from trans3dhead.checkpoint import load_model
 from trans3dhead.testing import fixture_template, make_aflw_fixture, make_tiny_flame, tiny_model_dir
 
@@ -17,7 +18,7 @@ POSES = [(0, 0, 0), (5, 20, 0), (0, 45, 5), (-10, -70, 0), (0, 120, 0), (100, 10
 def run_eval(*args):
     "Run the console script's module in a fresh interpreter that imports this checkout."
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, '-m', 'trans3dhead.metrics', *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, '-m', 'trans3dhead.evaluate', *map(str, args)], capture_output=True,
                           text=True, timeout=600, env=env, cwd=ROOT)
 
 

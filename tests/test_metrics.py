@@ -7,8 +7,8 @@ import torch
 from scipy.spatial.transform import Rotation as SR
 
 flame = pytest.importorskip('trans3dhead.flame')
-from trans3dhead.metrics import (batch_chamfer, batch_nme, batch_pose_error, batch_z5, evaluate, load_ground_truth,
-                                 read_submission, submission_entries, write_submission)
+from trans3dhead.metrics import batch_chamfer, batch_nme, batch_pose_error, batch_z5
+from trans3dhead.evaluate import evaluate, load_ground_truth, read_submission, submission_entries, write_submission
 from trans3dhead.spaces import camera_space, project_model_view
 from trans3dhead.testing import make_tiny_flame
 

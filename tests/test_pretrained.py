@@ -18,7 +18,7 @@ def test_predict_without_a_model():
 
 
 def test_cli_without_a_model(tmp_path):
-    (tmp_path / 'predict.py').write_text("from trans3dhead.video import main\nmain()\n")   # as the console script
+    (tmp_path / 'predict.py').write_text("from trans3dhead.inference import main\nmain()\n")   # as the console script
     r = subprocess.run([sys.executable, str(tmp_path / 'predict.py'), str(GRACE), '--out', str(tmp_path / 'out')],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
