@@ -1,18 +1,14 @@
 "SynthHeads end to end: DAD-3DHeads structure, determinism across worker counts, reprojection checks."
-import json, importlib.util
+import json
 import numpy as np, pytest
 from PIL import Image
 from trans3dhead.synth import generate_synthheads, load_head_model, check_item, item_id, MARKER
 from trans3dhead.render import SUBPIXEL_TOL
 
 @pytest.fixture(scope='module')
-def flame_dir(tmp_path_factory):
-    "The default head when its module exists, else the tiny FLAME-format head."
-    if importlib.util.find_spec('trans3dhead.default_head') is not None:
-        from trans3dhead.default_head import default_head_dir
-        return str(default_head_dir())
-    from trans3dhead.testing import make_tiny_flame
-    return str(make_tiny_flame(tmp_path_factory.mktemp('flame') / 'tiny'))
+def flame_dir(default_flame_dir):
+    "The default head's FLAME folder, as a str."
+    return str(default_flame_dir)
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory, flame_dir):
