@@ -254,7 +254,7 @@ def check_page(page: Path, screenshot: Path) -> list[str]:
     for w, d in doms.items():
         problems += [f'{page.name}: wider than a {w} px window: {o}' for o in overflow(d)]
     source = page.read_text()
-    problems += [f"{page.name}: shows the build machine's path {p} (a path default in a signature?)"
+    problems += [f"{page.name}: shows the build machine's path {p} (a path default in a signature, or a stored output)"
                  for p in build_paths() if p in source]
     n_h1 = len(re.findall(r'<h1\b', dom))
     if n_h1 > 1:
