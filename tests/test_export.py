@@ -3,20 +3,15 @@
 import json, subprocess, sys
 import numpy as np, pytest
 
-EXPORT = "from trans3dhead.export import main\nmain()\n"
-PREDICT = "from trans3dhead.inference import main\nmain()\n"
+from trans3dhead.testing import tiny_model_dir
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    from trans3dhead.data import get_flame
-    from trans3dhead.testing import make_tiny_flame, make_dad_fixture, tiny_model_dir
+def setup(tmp_path_factory, tiny_flame_dir, tiny_data, console_script):
     tmp = tmp_path_factory.mktemp('export')
-    fdir = make_tiny_flame(tmp / 'flame')
-    root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=2, n_test=0)
-    mdir = tiny_model_dir(tmp / 'model', fdir, crop_size=96, d_model=64)
-    (tmp / 'export.py').write_text(EXPORT)
-    (tmp / 'predict.py').write_text(PREDICT)
-    return tmp, fdir, root, mdir
+    mdir = tiny_model_dir(tmp / 'model', tiny_flame_dir, crop_size=96, d_model=64)
+    console_script(tmp / 'export.py', 'trans3dhead_export')
+    console_script(tmp / 'predict.py', 'trans3dhead_predict')
+    return tmp, tiny_flame_dir, tiny_data, mdir
 
 def run(tmp, script, *args):
     cmd = [sys.executable, str(tmp / script), *map(str, args)]

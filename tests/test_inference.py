@@ -5,19 +5,12 @@ import json, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest, torch
 
-SCRIPT = "from trans3dhead.inference import main\nmain()\n"
-
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    from trans3dhead.data import get_flame
-    from trans3dhead.testing import make_tiny_flame, make_dad_fixture, tiny_model_dir
+def setup(tmp_path_factory, tiny_flame_dir, tiny_data, tiny_model, console_script):
     tmp = tmp_path_factory.mktemp('infer')
-    fdir = make_tiny_flame(tmp / 'flame')
-    root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=3, n_test=0)
-    mdir = tiny_model_dir(tmp / 'model', fdir)
-    (tmp / 'predict.py').write_text(SCRIPT)
-    entries = json.loads((root / 'val' / 'val.json').read_text())
-    return tmp, fdir, root, mdir, entries
+    console_script(tmp / 'predict.py', 'trans3dhead_predict')
+    entries = json.loads((tiny_data / 'val' / 'val.json').read_text())
+    return tmp, tiny_flame_dir, tiny_data, tiny_model, entries
 
 def test_folder_with_bad_file(setup):
     tmp, fdir, root, mdir, entries = setup

@@ -3,21 +3,17 @@ and lags it by at most one frame; the console script on a clip end to end; bad v
 import csv, json, subprocess, sys
 import av, numpy as np, pytest
 
-SCRIPT = "from trans3dhead.inference import main\nmain()\n"
 N = 8                                                                            # frames through the real pipeline
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    from trans3dhead.testing import make_tiny_flame, tiny_model_dir
+def setup(tmp_path_factory, tiny_flame_dir, tiny_model, console_script):
     from trans3dhead.smoothing import synth_head_clip, sinusoid_poses
     from trans3dhead.video import write_video
     tmp = tmp_path_factory.mktemp('video')
-    fdir = make_tiny_flame(tmp / 'flame')
-    clip = synth_head_clip(sinusoid_poses(60), size=128, flame_dir=fdir)          # 60 frames, 128², 30 fps
-    mdir = tiny_model_dir(tmp / 'model', fdir)
-    (tmp / 'predict.py').write_text(SCRIPT)
+    clip = synth_head_clip(sinusoid_poses(60), size=128, flame_dir=tiny_flame_dir)  # 60 frames, 128², 30 fps
+    console_script(tmp / 'predict.py', 'trans3dhead_predict')
     src = write_video(tmp / 'clip.mp4', clip['frames'][:N], fps=30)            # the model runs ~1-3 s a frame on CPU
-    return tmp, fdir, clip, mdir, src
+    return tmp, tiny_flame_dir, clip, tiny_model, src
 
 def run(tmp, *args):
     return subprocess.run([sys.executable, str(tmp / 'predict.py'), *map(str, args)], capture_output=True, text=True,

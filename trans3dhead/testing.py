@@ -146,7 +146,6 @@ def look_projection(f, cx, cy, near=0.1, far=10.0) -> np.ndarray:
     a, b = -(far + near) / (far - near), -2 * far * near / (far - near)
     return np.array([[f, 0, -cx, 0], [0, f, -cy, 0], [0, 0, a, b], [0, 0, -1, 0]], dtype=np.float64)
 
-# %% ../nbs/90_testing.ipynb #fde6db4a
 def model_view_from_euler(euler, t) -> np.ndarray:
     """OpenGL model-view [4,4] whose R_gt = diag(1,-1,-1)·MV[:3,:3] has Euler angles `euler` (yaw, pitch, roll deg);
     translation `t` [3]."""
