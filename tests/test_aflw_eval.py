@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from trans3dhead.data import AFLW2000, get_flame
-from trans3dhead.metrics import aflw2000_predictions, euler_mae
+from trans3dhead.data import AFLW2000
+from trans3dhead.aflw2000 import aflw2000_predictions
+from trans3dhead.metrics import euler_mae
 from trans3dhead.checkpoint import load_model
-from trans3dhead.testing import fixture_template, make_aflw_fixture, make_tiny_flame, tiny_model_dir
+from trans3dhead.testing import fixture_template, make_aflw_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 POSES = [(0, 0, 0), (5, 20, 0), (0, 45, 5), (-10, -70, 0), (0, 120, 0), (100, 10, 0)]   # (pitch, yaw, roll) deg
@@ -17,17 +18,15 @@ POSES = [(0, 0, 0), (5, 20, 0), (0, 45, 5), (-10, -70, 0), (0, 120, 0), (100, 10
 def run_eval(*args):
     "Run the console script's module in a fresh interpreter that imports this checkout."
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, '-m', 'trans3dhead.metrics', *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, '-m', 'trans3dhead.evaluate', *map(str, args)], capture_output=True,
                           text=True, timeout=600, env=env, cwd=ROOT)
 
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, tiny_flame_dir, tiny_flame, tiny_model):
     tmp = tmp_path_factory.mktemp('aflw_eval')
-    fdir = make_tiny_flame(tmp / 'flame')
-    flame = get_flame(fdir)
-    L68 = flame.landmarks68(torch.as_tensor(fixture_template(flame), dtype=torch.float32)[None])[0].double().numpy()
-    return tmp, fdir, make_aflw_fixture(tmp / 'aflw', L68, POSES), tiny_model_dir(tmp / 'model', fdir)
+    L68 = tiny_flame.landmarks68(torch.as_tensor(fixture_template(tiny_flame), dtype=torch.float32)[None])[0]
+    return tmp, tiny_flame_dir, make_aflw_fixture(tmp / 'aflw', L68.double().numpy(), POSES), tiny_model
 
 
 def table_after(lines, title):

@@ -24,18 +24,16 @@ def test_reference_is_well_formed():
             assert (p >= -5).all() and (p[:, 0] <= W + 5).all() and (p[:, 1] <= H + 5).all()
 
 
-def _model(tmp_path):
+def _model(request):
     "The model of T3H_CHECKSET_MODEL (a model folder), else an untrained tiny one (the numbers then mean nothing)."
     if os.environ.get('T3H_CHECKSET_MODEL'): return os.environ['T3H_CHECKSET_MODEL'], None
-    from trans3dhead.testing import make_tiny_flame, tiny_model_dir
-    fdir = make_tiny_flame(tmp_path / 'flame')
-    return tiny_model_dir(tmp_path / 'model', fdir), fdir
+    return request.getfixturevalue('tiny_model'), request.getfixturevalue('tiny_flame_dir')
 
 
-def test_score_and_gallery(tmp_path):
+def test_score_and_gallery(tmp_path, request):
     cs = load_checkset()
     if not cs: pytest.skip("no check-set photo package installed or downloaded (see this file's docstring)")
-    model, fdir = _model(tmp_path)
+    model, fdir = _model(request)
     res = score_checkset(model, cs, fdir)
     n = sum(len(c[2]) for c in cs)
     assert len(res['per_face']) == n and np.isfinite(res['per_face']).all()

@@ -4,15 +4,12 @@ from trans3dhead.data import DAD3DHeads, get_dls
 from trans3dhead.meanface import mean_face
 from trans3dhead.spaces import crop_to_orig
 from trans3dhead.synth import generate_synthheads
-from trans3dhead.testing import make_tiny_flame
 
 @pytest.fixture(scope='module')
-def synth(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('synth')
-    flame_dir = make_tiny_flame(tmp / 'flame')
-    root = generate_synthheads(tmp / 'synth', n_train=6, n_val=2, n_test=2, seed=0, flame_dir=flame_dir, workers=1,
-                               progress=False)
-    return root, flame_dir
+def synth(tmp_path_factory, tiny_flame_dir):
+    root = generate_synthheads(tmp_path_factory.mktemp('synth') / 'synth', n_train=6, n_val=2, n_test=2, seed=0,
+                               flame_dir=tiny_flame_dir, workers=1, progress=False)
+    return root, tiny_flame_dir
 
 def test_synth_roundtrip(synth):
     root, flame_dir = synth

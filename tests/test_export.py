@@ -3,20 +3,15 @@
 import json, subprocess, sys
 import numpy as np, pytest
 
-EXPORT = "from trans3dhead.export import main\nmain()\n"
-PREDICT = "from trans3dhead.video import main\nmain()\n"
+from trans3dhead.testing import tiny_model_dir
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    from trans3dhead.data import get_flame
-    from trans3dhead.testing import make_tiny_flame, make_dad_fixture, tiny_model_dir
+def setup(tmp_path_factory, tiny_flame_dir, tiny_data, console_script):
     tmp = tmp_path_factory.mktemp('export')
-    fdir = make_tiny_flame(tmp / 'flame')
-    root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=2, n_test=0)
-    mdir = tiny_model_dir(tmp / 'model', fdir, crop_size=96, d_model=64)
-    (tmp / 'export.py').write_text(EXPORT)
-    (tmp / 'predict.py').write_text(PREDICT)
-    return tmp, fdir, root, mdir
+    mdir = tiny_model_dir(tmp / 'model', tiny_flame_dir, crop_size=96, d_model=64)
+    console_script(tmp / 'export.py', 'trans3dhead_export')
+    console_script(tmp / 'predict.py', 'trans3dhead_predict')
+    return tmp, tiny_flame_dir, tiny_data, mdir
 
 def run(tmp, script, *args):
     cmd = [sys.executable, str(tmp / script), *map(str, args)]
@@ -24,14 +19,14 @@ def run(tmp, script, *args):
 
 def test_export_then_predict_onnx(setup):
     tmp, fdir, root, mdir = setup
-    r = run(tmp, 'export.py', mdir, mdir / 'model.onnx', '--flame', fdir)
+    r = run(tmp, 'export.py', mdir, mdir / 'model.onnx', '--flame_dir', fdir)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'landmarks' in r.stdout and (mdir / 'model.onnx').is_file()
     folder = root / 'val' / 'images'
     outs = {}
     for rt in ('torch', 'onnx'):
         outs[rt] = tmp / f'out_{rt}'
-        r = run(tmp, 'predict.py', folder, '--model', mdir, '--flame', fdir, '--out', outs[rt], '--no_draw',
+        r = run(tmp, 'predict.py', folder, '--model', mdir, '--flame_dir', fdir, '--out', outs[rt], '--no_draw',
                 '--runtime', rt)
         assert r.returncode == 0, r.stderr[-3000:]
     files = sorted(p.name for p in outs['torch'].glob('*.json'))
@@ -52,7 +47,7 @@ def test_video_onnx(setup, tmp_path):
     img = np.asarray(load_image(sorted((root / 'val' / 'images').iterdir())[0]))
     clip = write_video(tmp_path / 'clip.mp4', [img] * 3, fps=10)
     for rt, model in (('torch', mdir), ('onnx', tmp_path / 'head.onnx')):
-        r = run(tmp, 'predict.py', clip, '--model', model, '--flame', fdir, '--out', tmp_path / rt, '--no_draw',
+        r = run(tmp, 'predict.py', clip, '--model', model, '--flame_dir', fdir, '--out', tmp_path / rt, '--no_draw',
                 '--runtime', rt)
         assert r.returncode == 0, r.stderr[-3000:]
     a, b = (json.loads((tmp_path / rt / 'clip.json').read_text())['frames'] for rt in ('torch', 'onnx'))
@@ -62,9 +57,9 @@ def test_video_onnx(setup, tmp_path):
 
 def test_cli_errors(setup, tmp_path):
     tmp, fdir, root, mdir = setup
-    r = run(tmp, 'export.py', tmp_path / 'no_model', tmp_path / 'x.onnx', '--flame', fdir)
-    assert r.returncode == 1 and 'no such model' in r.stderr and not (tmp_path / 'x.onnx').exists()
-    r = run(tmp, 'predict.py', root / 'val' / 'images', '--model', tmp_path, '--flame', fdir, '--runtime', 'onnx')
-    assert r.returncode == 1 and 'trans3dhead_export' in r.stderr
+    r = run(tmp, 'export.py', tmp_path / 'no_model', tmp_path / 'x.onnx', '--flame_dir', fdir)
+    assert r.returncode == 2 and 'no such model' in r.stderr and not (tmp_path / 'x.onnx').exists()
+    r = run(tmp, 'predict.py', root / 'val' / 'images', '--model', tmp_path, '--flame_dir', fdir, '--runtime', 'onnx')
+    assert r.returncode == 2 and 'trans3dhead_export' in r.stderr
     r = run(tmp, 'export.py', '--help')
     assert r.returncode == 0 and '--opset' in r.stdout

@@ -5,12 +5,6 @@ import numpy as np
 import pytest
 from trans3dhead.errors import FlameFilesError
 from trans3dhead.flame import FlameLayer
-from trans3dhead.testing import make_tiny_flame
-
-
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    return make_tiny_flame(tmp_path_factory.mktemp('flame') / 'tiny')
 
 
 @pytest.mark.parametrize('name, bad, words', [
@@ -19,14 +13,14 @@ def tiny(tmp_path_factory):
     ('landmarks_191.npy', np.arange(190), ['landmarks_191.npy', 'holds 190 indices', '191 distinct']),
     ('head_z5_indices.npy', np.linspace(0, 5, 6), ['head_z5_indices.npy', 'float64']),
 ])
-def test_wrong_subset_file(tiny, tmp_path, name, bad, words):
+def test_wrong_subset_file(tiny_flame_dir, tmp_path, name, bad, words):
     d = tmp_path / 'flame'
-    shutil.copytree(tiny, d)
+    shutil.copytree(tiny_flame_dir, d)
     np.save(d / name, bad)
     with pytest.raises(FlameFilesError) as e: FlameLayer(d)
     assert all(w in str(e.value) for w in words), str(e.value)
 
 
-def test_right_files_load(tiny):
-    f = FlameLayer(tiny)
+def test_right_files_load(tiny_flame_dir):
+    f = FlameLayer(tiny_flame_dir)
     assert f.head_idx.max() < f.n_vertices and len(f.dense_191) == 191

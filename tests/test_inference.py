@@ -5,19 +5,12 @@ import json, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np, pytest, torch
 
-SCRIPT = "from trans3dhead.video import main\nmain()\n"
-
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    from trans3dhead.data import get_flame
-    from trans3dhead.testing import make_tiny_flame, make_dad_fixture, tiny_model_dir
+def setup(tmp_path_factory, tiny_flame_dir, tiny_data, tiny_model, console_script):
     tmp = tmp_path_factory.mktemp('infer')
-    fdir = make_tiny_flame(tmp / 'flame')
-    root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=0, n_val=3, n_test=0)
-    mdir = tiny_model_dir(tmp / 'model', fdir)
-    (tmp / 'predict.py').write_text(SCRIPT)
-    entries = json.loads((root / 'val' / 'val.json').read_text())
-    return tmp, fdir, root, mdir, entries
+    console_script(tmp / 'predict.py', 'trans3dhead_predict')
+    entries = json.loads((tiny_data / 'val' / 'val.json').read_text())
+    return tmp, tiny_flame_dir, tiny_data, tiny_model, entries
 
 def test_folder_with_bad_file(setup):
     tmp, fdir, root, mdir, entries = setup
@@ -30,7 +23,7 @@ def test_folder_with_bad_file(setup):
     Image.open(root / entries[0]['img_path']).save(folder / 'as_ppm.ppm')      # every format PIL reads is an input
     out = tmp / 'out'
     r = subprocess.run([sys.executable, str(tmp / 'predict.py'), str(folder), '--model', str(mdir), '--out', str(out),
-                        '--obj', '--flame', str(fdir)], capture_output=True, text=True, timeout=600)
+                        '--obj', '--flame_dir', str(fdir)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 2, r.stdout + r.stderr[-3000:]
     assert 'zz_broken.png' in r.stderr
     stems = [Path(e['img_path']).stem for e in entries] + ['as_ppm']
@@ -48,16 +41,16 @@ def test_cli_errors(setup, tmp_path):
     def run(*a):
         return subprocess.run([sys.executable, str(tmp / 'predict.py'), *map(str, a)], capture_output=True, text=True,
                               timeout=600)
-    r = run(tmp_path / 'nothing.png', '--model', mdir, '--flame', fdir)
-    assert r.returncode == 1 and 'no such file' in r.stderr
-    r = run(img, '--model', tmp_path / 'no_model', '--flame', fdir)
-    assert r.returncode == 1 and 'no such model' in r.stderr
-    r = run(img, '--model', mdir, '--flame', fdir, '--box', '1,2', '--out', tmp_path / 'o')
-    assert r.returncode == 1 and 'x,y,w,h' in r.stderr
+    r = run(tmp_path / 'nothing.png', '--model', mdir, '--flame_dir', fdir)
+    assert r.returncode == 2 and 'no such file' in r.stderr
+    r = run(img, '--model', tmp_path / 'no_model', '--flame_dir', fdir)
+    assert r.returncode == 2 and 'no such model' in r.stderr
+    r = run(img, '--model', mdir, '--flame_dir', fdir, '--box', '1,2', '--out', tmp_path / 'o')
+    assert r.returncode == 2 and 'x,y,w,h' in r.stderr
     r = run('--help')
     assert r.returncode == 0 and '--obj' in r.stdout
     box = ','.join(map(str, entries[0]['bbox']))
-    r = run(img, '--model', mdir, '--flame', fdir, '--box', box, '--out', tmp_path / 'ok')
+    r = run(img, '--model', mdir, '--flame_dir', fdir, '--box', box, '--out', tmp_path / 'ok')
     assert r.returncode == 0, r.stderr[-2000:]
 
 def test_obj_round_trip_and_mapping(setup, tmp_path):
@@ -87,7 +80,7 @@ def test_obj_round_trip_and_mapping(setup, tmp_path):
     assert np.allclose(crop_to_orig(orig_to_crop(pts, f.crop), f.crop), pts)
 
 def test_haar_detector_if_available(setup):
-    from trans3dhead.inference import haar_detector
+    from trans3dhead.detect import haar_detector
     det = haar_detector()
     if det is None: pytest.skip('OpenCV (with Haar cascades) not installed')
     from PIL import Image

@@ -4,19 +4,13 @@ import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
 
-SCRIPT = "import sys\nfrom trans3dhead.learner import main\nmain()\n"
 EPOCHS = 4
 
 @pytest.fixture(scope='module')
-def fixture(tmp_path_factory):
-    from trans3dhead.testing import make_tiny_flame
-    from trans3dhead.data import get_flame
-    from trans3dhead.testing import make_dad_fixture
+def fixture(tmp_path_factory, tiny_flame_dir, tiny_data, console_script):
     tmp = tmp_path_factory.mktemp('learner')
-    fdir = make_tiny_flame(tmp / 'flame')
-    root = make_dad_fixture(tmp / 'data', get_flame(fdir), n_train=4, n_val=2, n_test=0)
-    (tmp / 'train.py').write_text(SCRIPT)
-    return tmp, fdir, root
+    console_script(tmp / 'train.py', 'trans3dhead_train')
+    return tmp, tiny_flame_dir, tiny_data
 
 def _cmd(tmp, fdir, root, out, *extra):
     return [sys.executable, str(tmp / 'train.py'), '--data', str(root), '--out', str(out), '--epochs', str(EPOCHS),

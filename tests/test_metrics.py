@@ -5,22 +5,15 @@ import numpy as np
 import pytest
 import torch
 from scipy.spatial.transform import Rotation as SR
-
-flame = pytest.importorskip('trans3dhead.flame')
-from trans3dhead.metrics import (batch_chamfer, batch_nme, batch_pose_error, batch_z5, evaluate, load_ground_truth,
-                                 read_submission, submission_entries, write_submission)
+from trans3dhead.metrics import batch_chamfer, batch_nme, batch_pose_error, batch_z5
+from trans3dhead.evaluate import evaluate, load_ground_truth, read_submission, submission_entries, write_submission
 from trans3dhead.spaces import camera_space, project_model_view
-from trans3dhead.testing import make_tiny_flame
 
 
 @pytest.fixture(scope='module')
-def layer(tmp_path_factory):
-    "The generated default head when that module exists, else flame's tiny FLAME-format model."
-    try:
-        from trans3dhead.default_head import default_head_dir
-        return flame.FlameLayer(default_head_dir())
-    except ImportError:
-        return flame.FlameLayer(make_tiny_flame(tmp_path_factory.mktemp('tiny_flame')))
+def layer(default_flame):
+    "The FLAME layer of the generated default head."
+    return default_flame
 
 
 def make_case(layer, tmp_path, B=2, H=480, seed=0):

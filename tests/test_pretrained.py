@@ -17,8 +17,8 @@ def test_predict_without_a_model():
     assert (lm > 0).all() and (lm[:, 0] < 512).all() and (lm[:, 1] < 600).all()     # on the photo
 
 
-def test_cli_without_a_model(tmp_path):
-    (tmp_path / 'predict.py').write_text("from trans3dhead.video import main\nmain()\n")   # as the console script
+def test_cli_without_a_model(tmp_path, console_script):
+    console_script(tmp_path / 'predict.py', 'trans3dhead_predict')
     r = subprocess.run([sys.executable, str(tmp_path / 'predict.py'), str(GRACE), '--out', str(tmp_path / 'out')],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]

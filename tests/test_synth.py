@@ -3,7 +3,6 @@ import json
 import numpy as np, pytest, torch
 from PIL import Image
 from matplotlib.path import Path as MPath
-from trans3dhead.default_head import default_head_dir
 from trans3dhead.errors import ConfigError
 from trans3dhead.render import (SUBPIXEL_TOL, MeshRenderer, Lights, model_view_from_camera, perspective_projection,
                                 project_points)
@@ -13,9 +12,9 @@ from trans3dhead.synth_appearance import item_meshes
 from trans3dhead.synth_geometry import load_head_model, euler_rotation
 
 @pytest.fixture(scope='module')
-def flame_dir():
-    "The default head's FLAME folder."
-    return str(default_head_dir())
+def flame_dir(default_flame_dir):
+    "The default head's FLAME folder, as a str."
+    return str(default_flame_dir)
 
 @pytest.fixture(scope='module')
 def synth(tmp_path_factory, flame_dir):

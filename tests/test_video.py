@@ -3,20 +3,17 @@ and lags it by at most one frame; the console script on a clip end to end; bad v
 import csv, json, subprocess, sys
 import av, numpy as np, pytest
 
-SCRIPT = "from trans3dhead.video import main\nmain()\n"
 N = 8                                                                            # frames through the real pipeline
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    from trans3dhead.testing import make_tiny_flame, tiny_model_dir
-    from trans3dhead.video import synth_head_clip, sinusoid_poses, write_video
+def setup(tmp_path_factory, tiny_flame_dir, tiny_model, console_script):
+    from trans3dhead.smoothing import synth_head_clip, sinusoid_poses
+    from trans3dhead.video import write_video
     tmp = tmp_path_factory.mktemp('video')
-    fdir = make_tiny_flame(tmp / 'flame')
-    clip = synth_head_clip(sinusoid_poses(60), size=128, flame_dir=fdir)          # 60 frames, 128², 30 fps
-    mdir = tiny_model_dir(tmp / 'model', fdir)
-    (tmp / 'predict.py').write_text(SCRIPT)
+    clip = synth_head_clip(sinusoid_poses(60), size=128, flame_dir=tiny_flame_dir)  # 60 frames, 128², 30 fps
+    console_script(tmp / 'predict.py', 'trans3dhead_predict')
     src = write_video(tmp / 'clip.mp4', clip['frames'][:N], fps=30)            # the model runs ~1-3 s a frame on CPU
-    return tmp, fdir, clip, mdir, src
+    return tmp, tiny_flame_dir, clip, tiny_model, src
 
 def run(tmp, *args):
     return subprocess.run([sys.executable, str(tmp / 'predict.py'), *map(str, args)], capture_output=True, text=True,
@@ -24,7 +21,8 @@ def run(tmp, *args):
 
 @pytest.mark.parametrize('seed', [6, 7, 8])   # the notebook checks seeds 0-5
 def test_jitter_halved_lag_under_one_frame(setup, seed):
-    from trans3dhead.video import simulate_predictions, smoothing_report, PoseSmoother
+    from trans3dhead.smoothing import simulate_predictions, smoothing_report
+    from trans3dhead.video import PoseSmoother
     tmp, fdir, clip, mdir, src = setup
     r = smoothing_report(clip, simulate_predictions(clip, seed=seed), PoseSmoother())
     assert r['jitter_smooth'] <= 0.5 * r['jitter_raw'], r
@@ -35,12 +33,13 @@ def test_jitter_halved_lag_under_one_frame(setup, seed):
 def cli_out(setup):
     "The console script on the clip (smoothed, drawn): its output folder."
     tmp, fdir, clip, mdir, src = setup
-    r = run(tmp, src, '--model', mdir, '--flame', fdir, '--out', tmp / 'out')
+    r = run(tmp, src, '--model', mdir, '--flame_dir', fdir, '--out', tmp / 'out')
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     return tmp / 'out'
 
 def test_cli_on_a_clip(setup, cli_out):
-    from trans3dhead.video import video_frames, write_video, CSV_COLUMNS
+    from trans3dhead.video import video_frames, write_video
+    from trans3dhead.inference import CSV_COLUMNS
     tmp, fdir, clip, mdir, src = setup
     out = cli_out
     res = json.loads((out / 'clip.json').read_text())
@@ -59,14 +58,15 @@ def test_cli_on_a_clip(setup, cli_out):
     assert not list(out.glob('.*.tmp'))
     # --no_smooth and --no_draw (3 frames)
     short = write_video(tmp / 'short.mp4', clip['frames'][:3], fps=30)
-    r = run(tmp, short, '--model', mdir, '--flame', fdir, '--out', tmp / 'raw', '--no_smooth', '--no_draw')
+    r = run(tmp, short, '--model', mdir, '--flame_dir', fdir, '--out', tmp / 'raw', '--no_smooth', '--no_draw')
     assert r.returncode == 0, r.stderr[-3000:]
     raw = json.loads((tmp / 'raw' / 'short.json').read_text())
     assert raw['smoothing'] is None and raw['n_frames'] == 3 and sorted(p.name for p in (tmp / 'raw').iterdir()) == [
         'short.csv', 'short.json']
 
 def test_tracking_and_smoothing(setup, cli_out):
-    from trans3dhead.video import predict_video, track_box
+    from trans3dhead.inference import predict_video
+    from trans3dhead.video import track_box
     from trans3dhead.checkpoint import load_model
     tmp, fdir, clip, mdir, src = setup
     model = load_model(mdir, flame_dir=fdir)
@@ -94,7 +94,7 @@ def test_bad_videos(setup, tmp_path):
         s.width = s.height = 64
         s.pix_fmt = 'yuv420p'
         c.start_encoding()
-    r = run(tmp, tmp_path / 'broken.mp4', tmp_path / 'empty.avi', '--model', mdir, '--flame', fdir, '--out', out)
+    r = run(tmp, tmp_path / 'broken.mp4', tmp_path / 'empty.avi', '--model', mdir, '--flame_dir', fdir, '--out', out)
     assert r.returncode == 2, r.stdout + r.stderr[-3000:]
     assert 'broken.mp4: cannot open the video' in r.stderr and 'empty.avi: the video has no frames' in r.stderr
     assert (out / 'broken.json').read_text() == 'previous result'                # never half-overwritten

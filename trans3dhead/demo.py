@@ -21,8 +21,8 @@ from .flame_files import find_flame_dir
 from .head_viewers import head_picture
 from .synth import generate_synthheads
 from .data import DAD3DHeads, dad_dataloader, find_split_json
-from .metrics import (submission_entries, write_submission, read_submission, load_ground_truth, evaluate,
-                                 summary_table)
+from .evaluate import (submission_entries, write_submission, read_submission, load_ground_truth, evaluate,
+                                  summary_table)
 from .recipe import RECIPES, Recipe, fit_recipe, recipe_learner
 from .checkpoint import export_model
 from .inference import predict, save_predictions

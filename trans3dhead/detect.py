@@ -21,12 +21,13 @@ from .spaces import expand_bbox
 
 # %% auto #0
 __all__ = ['FACE_TO_LANDMARK_BOX', 'MTCNN_STAGES', 'face_to_landmark_box', 'landmark_to_face_box', 'face_to_head_box',
-           'Detection', 'FaceDetector', 'dlib_detector', 'MTCNNStage', 'mtcnn_faces', 'mtcnn_weights_dir', 'load_mtcnn',
-           'mtcnn_detector', 'auto_detector']
+           'Detection', 'FaceDetector', 'dlib_detector', 'haar_detector', 'MTCNNStage', 'mtcnn_faces',
+           'mtcnn_weights_dir', 'load_mtcnn', 'mtcnn_detector', 'auto_detector']
 
 # %% ../nbs/15a_detect.ipynb #ecfa2575
 FACE_TO_LANDMARK_BOX = {'dlib': (0.066, 0.129, 0.96, 0.946),     # measured on the real-photo check set
-                        'mtcnn': (0.018, 0.252, 1.022, 0.770)}
+                        'mtcnn': (0.018, 0.252, 1.022, 0.770),
+                        'haar': (-1 / 6, 0.35 * 1.8 / 1.45 - 0.55, 1.6 / 1.2, 1.8 / 1.45)}   # not measured: above
 
 def face_to_landmark_box(face, rule) -> np.ndarray:
     "Face box `[4]` (x, y, w, h) original px -> the expected box `[4]` of its 68 landmarks, by `rule` = (a, b, c, d)."
@@ -34,7 +35,6 @@ def face_to_landmark_box(face, rule) -> np.ndarray:
     a, b, c, d = rule
     return np.array([x + a * w, y + b * h, c * w, d * h])
 
-# %% ../nbs/15a_detect.ipynb #584f5041
 def landmark_to_face_box(lmk_box, rule) -> np.ndarray:
     "The inverse of `face_to_landmark_box`: landmark box `[4]` -> the face box `[4]` a detector would give."
     lx, ly, lw, lh = np.asarray(lmk_box, dtype=np.float64)
@@ -42,10 +42,10 @@ def landmark_to_face_box(lmk_box, rule) -> np.ndarray:
     w, h = lw / c, lh / d
     return np.array([lx - a * w, ly - b * h, w, h])
 
-# %% ../nbs/15a_detect.ipynb #4e0ac598
 def face_to_head_box(face, rule) -> np.ndarray:
     "Face box `[4]` -> head box `[4]` (original px): its landmark box grown by `AFLW_HEAD_MARGINS` (as `aflw_bbox`)."
     return expand_bbox(face_to_landmark_box(face, rule), AFLW_HEAD_MARGINS)
+
 
 # %% ../nbs/15a_detect.ipynb #64f0896d
 @dataclass
@@ -85,6 +85,23 @@ def dlib_detector(upsample: int = 1, min_score: float = 0.3) -> FaceDetector | N
         return [((r.left(), r.top(), r.width(), r.height()), s) for r, s in zip(rects, scores)]
     return FaceDetector('dlib', find, FACE_TO_LANDMARK_BOX['dlib'])
 
+# %% ../nbs/15a_detect.ipynb #0777648b
+def haar_detector() -> FaceDetector | None:
+    """OpenCV's frontal-face Haar cascade, or None when OpenCV (or its cascade file) is not installed. The cascade
+    gives no score: a face's score is its area w·h (px²), so the largest face comes first."""
+    try:
+        import cv2   # optional: OpenCV is not a requirement, only this detector uses it
+        path = Path(cv2.data.haarcascades) / 'haarcascade_frontalface_default.xml'
+    except (ImportError, AttributeError): return None
+    if not path.is_file(): return None
+    cascade = cv2.CascadeClassifier(str(path))
+    def find(a):
+        faces = cascade.detectMultiScale(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), scaleFactor=1.1, minNeighbors=5,
+                                         minSize=(24, 24))
+        return [(f, float(f[2] * f[3])) for f in faces]
+    return FaceDetector('haar', find, FACE_TO_LANDMARK_BOX['haar'])
+
+
 # %% ../nbs/15a_detect.ipynb #93c35745
 class MTCNNStage(nn.Module):
     """One MTCNN network. `convs`: (in, out, kernel) of each conv (each followed by PReLU, max-pools after those in
@@ -123,18 +140,17 @@ def _scaled(img: Image.Image) -> Tensor:
     "RGB image -> `[3,H,W]` float, (v - 127.5) / 128."
     return (torch.from_numpy(np.array(img, dtype=np.float32)).permute(2, 0, 1) - 127.5) / 128
 
-# %% ../nbs/15a_detect.ipynb #a9f9d416
 def _refine(b: Tensor, off: Tensor) -> Tensor:
     "Corner boxes `[N,4]` (x1, y1, x2, y2, inclusive px) moved by offsets `[N,4]` in units of their width / height."
     w, h = b[:, 2] - b[:, 0] + 1, b[:, 3] - b[:, 1] + 1
     return b + off * torch.stack([w, h, w, h], 1)
 
-# %% ../nbs/15a_detect.ipynb #d45c8f40
 def _square(b: Tensor) -> Tensor:
     "Corner boxes `[N,4]` -> squares of side max(w, h) on the same centres, rounded to whole pixels."
     w, h = b[:, 2] - b[:, 0] + 1, b[:, 3] - b[:, 1] + 1
     s, cx, cy = torch.maximum(w, h), b[:, 0] + w / 2, b[:, 1] + h / 2
     return torch.stack([cx - s / 2, cy - s / 2, cx + s / 2 - 1, cy + s / 2 - 1], 1).round()
+
 
 # %% ../nbs/15a_detect.ipynb #786551ca
 def _patches(img: Image.Image, b: Tensor, size: int) -> Tensor:
@@ -142,7 +158,6 @@ def _patches(img: Image.Image, b: Tensor, size: int) -> Tensor:
     return torch.stack([_scaled(img.crop((x1, y1, x2 + 1, y2 + 1)).resize((size, size), Image.BILINEAR))
                         for x1, y1, x2, y2 in b.round().int().tolist()])
 
-# %% ../nbs/15a_detect.ipynb #bf41a33d
 def _stage(net: nn.Module, img: Image.Image, b: Tensor, size: int, threshold: float, nms_iou: float):
     "Re-score and refine corner boxes `[N,4]` with R- or O-Net: -> (boxes `[M,4]`, scores `[M]`), best first."
     logits, off = net(_patches(img, b, size))[:2]
@@ -151,6 +166,7 @@ def _stage(net: nn.Module, img: Image.Image, b: Tensor, size: int, threshold: fl
     b, p = _refine(b[keep], off[keep]), p[keep]
     k = nms(b, p, nms_iou)
     return b[k], p[k]
+
 
 # %% ../nbs/15a_detect.ipynb #b22cb418
 @torch.no_grad()
@@ -217,5 +233,6 @@ def mtcnn_detector(folder=None, min_face: int = 20, min_score: float = 0.95) -> 
 # %% ../nbs/15a_detect.ipynb #6ca10b8f
 def auto_detector() -> FaceDetector | None:
     """The best face detector installed: MTCNN (of the detectors here, its head boxes match the training crops best),
-    else dlib's HOG, else None (then `predict` tries OpenCV Haar, else uses the whole image)."""
-    return mtcnn_detector() or dlib_detector()
+    else dlib's HOG, else OpenCV's Haar cascade, else None (then `predict` uses the whole image as the head box)."""
+    return mtcnn_detector() or dlib_detector() or haar_detector()
+

@@ -4,14 +4,15 @@
 
 # %% ../nbs/17_export.ipynb #c24678b7
 from __future__ import annotations
-import copy, functools, io, json, sys, warnings
+import copy, functools, io, json, warnings
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn, Tensor
 from fastcore.script import call_parse, Param
-from .errors import Trans3DHeadError, ConfigError, CheckpointError
+from .errors import ConfigError, CheckpointError
+from .cli import exit_on_error, renamed_flag
 from .files import atomic_write
 from .flame import FlameLayer, FlameOutput, PARAM_LAYOUTS
 from .spaces import vertices_to_crop_px, crop_px_to_posed
@@ -146,12 +147,12 @@ def onnx_file(path) -> Path:
         raise CheckpointError(f"{f}: no such ONNX file; write it with `trans3dhead_export MODEL_DIR {f}`")
     return f
 
-# %% ../nbs/17_export.ipynb #9ebae463
 def onnx_session(path, threads: int = 0):
     "ONNX Runtime session of an .onnx file (or a model folder's `model.onnx`), cached per file; threads 0: ORT default."
     f = onnx_file(path)
     st = f.stat()
     return _session(str(f.resolve()), (st.st_ino, st.st_mtime_ns, st.st_size), threads)
+
 
 # %% ../nbs/17_export.ipynb #a1d1fc62
 def run_onnx(session, images) -> dict:
@@ -205,10 +206,9 @@ def run_export(model, out, flame_dir=None, opset: int = ONNX_OPSET) -> dict:
 @call_parse
 def main(model: Param("model folder from trans3dhead_train / export_model (<out>/model)", str),
          out: Param("the .onnx file to write; <model>/model.onnx is where predict --runtime onnx looks", str),
-         flame: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
+         flame_dir: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
+         flame: Param("deprecated name of --flame_dir", str) = None,
          opset: Param("ONNX opset", int) = ONNX_OPSET):
     "Export a trained model (network + FLAME layer) to one ONNX file with a dynamic batch axis."
-    try: run_export(model, out, flame, opset)
-    except Trans3DHeadError as e:
-        print(f"trans3dhead_export: error: {e}", file=sys.stderr)
-        sys.exit(1)
+    with exit_on_error('trans3dhead_export'):
+        run_export(model, out, renamed_flag('trans3dhead_export', 'flame_dir', flame_dir, 'flame', flame), opset)

@@ -18,17 +18,16 @@ __all__ = ['PRETRAINED_DIR', 'model_card', 'load_pretrained']
 # %% ../nbs/15c_pretrained.ipynb #c5f433cc
 PRETRAINED_DIR = Path(str(importlib.resources.files('trans3dhead'))) / 'assets' / 'pretrained'
 
-# %% ../nbs/15c_pretrained.ipynb #f3eecb61
-def model_card(path=PRETRAINED_DIR) -> dict:
-    "What was measured when the model folder `path` was made (its `card.json`)."
-    f = Path(path) / 'card.json'
+def model_card(path=None) -> dict:
+    "What was measured when model folder `path` (None: the shipped model, `PRETRAINED_DIR`) was made: its `card.json`."
+    f = (PRETRAINED_DIR if path is None else Path(path)) / 'card.json'
     if not f.is_file(): raise CheckpointError(f"{f}: no model card; the pretrained model is missing or incomplete "
                                               "(reinstall trans3dhead, or pass your own model)")
     return json.loads(f.read_text())
 
-# %% ../nbs/15c_pretrained.ipynb #64da2fe2
 def load_pretrained(device=None, flame_dir=None) -> nn.Module:
     """The shipped model in eval mode on `device` (default: the GPU when there is one). Its FLAME layer is the embedded
     default head it was trained with unless `flame_dir` says otherwise."""
     model_card()                                      # a clear error when the folder is incomplete
     return load_model(PRETRAINED_DIR, flame_dir=flame_dir or default_head_dir(), device=device or default_device())
+

@@ -36,19 +36,16 @@ def _rot_x(t):
     c, s, o, z = torch.cos(t), torch.sin(t), torch.ones_like(t), torch.zeros_like(t)
     return torch.stack([o, z, z, z, c, -s, z, s, c], -1).unflatten(-1, (3, 3))
 
-# %% ../nbs/00_rotation.ipynb #8e1d1b4b
 def _rot_y(t):
     "Rotation about y by angle `t` [...] radians -> [..., 3, 3]."
     c, s, o, z = torch.cos(t), torch.sin(t), torch.ones_like(t), torch.zeros_like(t)
     return torch.stack([c, z, s, z, o, z, -s, z, c], -1).unflatten(-1, (3, 3))
 
-# %% ../nbs/00_rotation.ipynb #6c4642f5
 def _rot_z(t):
     "Rotation about z by angle `t` [...] radians -> [..., 3, 3]."
     c, s, o, z = torch.cos(t), torch.sin(t), torch.ones_like(t), torch.zeros_like(t)
     return torch.stack([c, -s, z, s, c, z, z, z, o], -1).unflatten(-1, (3, 3))
 
-# %% ../nbs/00_rotation.ipynb #60db146d
 def euler_to_matrix(e: torch.Tensor) -> torch.Tensor:
     "(yaw, pitch, roll) degrees `[..., 3]` -> rotation `[..., 3, 3]` (model -> camera space); (0,0,0) -> diag(1,-1,-1)."
     yaw, pitch, roll = torch.deg2rad(e).unbind(-1)

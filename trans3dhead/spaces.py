@@ -64,7 +64,6 @@ def orig_to_crop(pts, crop):
     "Original px `[..., N, 2]` -> crop px with `crop` `[..., 3]` = (x0, y0, s). Works for numpy arrays and tensors."
     return (pts - crop[..., None, :2]) * crop[..., None, 2:3]
 
-# %% ../nbs/00_spaces.ipynb #973c69de
 def crop_to_orig(pts, crop):
     """Crop px `[..., N, 2]` (or `[..., N, 3]`: z scaled, not shifted) -> original px with `crop` `[..., 3]` = (x0, y0,
     s): `pts / s + (x0, y0)`."""
@@ -97,7 +96,6 @@ def project_model_view(vertices: Tensor, mv: Tensor, proj: Tensor, image_height)
     H = torch.as_tensor(image_height, dtype=xy.dtype, device=xy.device).reshape(-1, 1)
     return torch.stack([xy[..., 0], H - xy[..., 1]], -1)
 
-# %% ../nbs/00_spaces.ipynb #9f5adf76
 def project_to_image(points, model_view, projection, image_height) -> torch.Tensor:
     "Model-space `points [N,3]` -> original px `[N,2]`: (P·MV·v) / w, then y -> H − y (float64)."
     f = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))[None]

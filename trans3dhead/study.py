@@ -24,7 +24,8 @@ from .data import DAD3DHeads, dad_dataloader
 from .demo import predict_split, synth_data
 from .distributed import bare_model
 from .files import atomic_write_text
-from .metrics import METRIC_COLUMNS, evaluate, euler_mae, load_ground_truth
+from .metrics import euler_mae
+from .evaluate import METRIC_COLUMNS, evaluate, load_ground_truth
 from .recipe import RECIPES, Recipe, fit_recipe, recipe_learner
 from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view

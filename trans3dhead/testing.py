@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TINY_MODEL', 'icosphere', 'make_tiny_flame', 'look_projection', 'model_view_from_euler', 'fixture_template',
-           'make_dad_fixture', 'make_aflw_fixture', 'tiny_learner', 'tiny_model_dir']
+           'make_dad_fixture', 'make_aflw_fixture', 'tiny_learner', 'tiny_model_dir', 'ToyFlame', 'toy_batch']
 
 # %% ../nbs/90_testing.ipynb #e79df292
 import json
@@ -146,7 +146,6 @@ def look_projection(f, cx, cy, near=0.1, far=10.0) -> np.ndarray:
     a, b = -(far + near) / (far - near), -2 * far * near / (far - near)
     return np.array([[f, 0, -cx, 0], [0, f, -cy, 0], [0, 0, a, b], [0, 0, -1, 0]], dtype=np.float64)
 
-# %% ../nbs/90_testing.ipynb #fde6db4a
 def model_view_from_euler(euler, t) -> np.ndarray:
     """OpenGL model-view [4,4] whose R_gt = diag(1,-1,-1)·MV[:3,:3] has Euler angles `euler` (yaw, pitch, roll deg);
     translation `t` [3]."""
@@ -247,3 +246,38 @@ def tiny_model_dir(dest, flame_dir, **cfg) -> Path:
     config = preset('trans3dhead', **{**TINY_MODEL, **cfg})
     torch.manual_seed(0)
     return export_model(build_model(config, None, flame_dir), dest, cfg=config)
+
+# %% ../nbs/90_testing.ipynb #77df95c1
+from types import SimpleNamespace
+from .spaces import camera_space
+
+class ToyFlame:
+    "What the metrics need of a FLAME layer, on `V` random vertices (`template` `[V,3]`)."
+    crop_size = 256
+    def __init__(self, V: int = 400, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        self.lmk = torch.randperm(V, generator=g)[:68]
+        self.face_idx = torch.arange(50, 250)
+        self.head_z5_idx = torch.arange(0, 300)
+        self.template = torch.randn(V, 3, generator=g) * 0.1
+    def landmarks68(self, v): return v[..., self.lmk, :]
+
+
+# %% ../nbs/90_testing.ipynb #a64652ee
+def toy_batch(flame: ToyFlame, B: int = 3, seed: int = 0):
+    """(output, batch) for `B` items of `flame`: a batch dict as `data` makes it (`vertices` `[B,V,3]` model space,
+    `model_view`, `rotation`, `landmarks` `[B,68,2]` crop px, `bbox`, `crop`, `item_id`) and a model output that is
+    exactly right (`flame.posed`: camera space ×2, a similarity of it; its landmarks; the rotation)."""
+    g = torch.Generator().manual_seed(seed)
+    R = torch.tensor(Rotation.random(B, random_state=seed).as_matrix(), dtype=torch.float32)
+    mv = torch.eye(4).repeat(B, 1, 1)
+    mv[:, :3, :3] = torch.diag(torch.tensor([1., -1., -1.])) @ R
+    mv[:, 2, 3] = -1.
+    verts = flame.template + 0.01 * torch.randn(B, *flame.template.shape, generator=g)
+    posed = camera_space(verts, mv) * 2
+    lmk = (flame.landmarks68(posed)[..., :2] + 1) / 2 * flame.crop_size
+    bbox, crop = torch.tensor([[0., 0., 80., 80.]]).repeat(B, 1), torch.tensor([[5., 7., 1.5]]).repeat(B, 1)
+    batch = dict(landmarks=lmk, bbox=bbox, crop=crop, vertices=verts, model_view=mv, rotation=R,
+                 item_id=[f'item{i}' for i in range(B)])
+    return SimpleNamespace(landmarks=lmk.clone(), flame=SimpleNamespace(posed=posed, rotation=R.clone())), batch
+
