@@ -16,7 +16,7 @@ from fastcore.foundation import L
 from .data import get_dls
 from .fastdata import fast_dls
 from .learner import HeadLearner, fit_schedule, get_learner
-from .model import ModelConfig, preset
+from .model import PRESETS, ModelConfig, preset
 
 # %% ../nbs/14e_recipe.ipynb #15556427
 @dataclass(frozen=True)
@@ -25,11 +25,11 @@ class Recipe:
     preset: str = 'trans3dhead'    # trans3dhead.model.PRESETS
     arch: str = 'trans3dhead'      # trans3dhead.archs.ARCHS
     backbone: str = 'resnet18'
-    pretrained: bool = False       # small crops, few minutes: from scratch, on purpose (no ImageNet file needed)
+    pretrained: bool = False       # ImageNet weights for the backbone (False: random, on purpose)
     crop_size: int = 96            # input crop side, px
     d_model: int = 64              # transformer width d (FFN: 4·d_model)
-    nheads: int | None = None      # attention heads (None: the preset's)
-    n_params: int | None = None    # 3DMM parameters = queries of the 3DMM branch (None: the preset's)
+    nheads: int | None = None      # attention heads, where the preset leaves them open
+    n_params: int | None = None    # 3DMM parameters = 3DMM queries, where the preset leaves them open
     dropout: float = 0.0
     n_train: int = 1200            # SynthHeads images per split
     n_val: int = 100
@@ -43,16 +43,18 @@ class Recipe:
     seed: int = 0                  # SynthHeads' seed (and the main job's torch seed)
 
     def model_config(self) -> ModelConfig:
-        """The `ModelConfig`: the preset at this backbone, weights, crop size, width (FFN 4·d_model) and dropout, and
-        the heads and parameter count where the recipe sets them."""
-        given = {k: getattr(self, k) for k in ('nheads', 'n_params') if getattr(self, k) is not None}
+        """The `ModelConfig`: the preset at this backbone, weights, crop size, width (FFN 4·d_model) and dropout; the
+        recipe's heads and parameter count where it gives them and the preset does not (Table 8's rows keep theirs)."""
+        given = {k: getattr(self, k) for k in ('nheads', 'n_params')
+                 if getattr(self, k) is not None and k not in PRESETS[self.preset]}
         return preset(self.preset, backbone=self.backbone, pretrained=self.pretrained, crop_size=self.crop_size,
                       d_model=self.d_model, dim_ff=4 * self.d_model, dropout=self.dropout, **given)
 
 # %% ../nbs/14e_recipe.ipynb #6064209c
 RECIPES = {
-    'main': Recipe(),
-    'quick': Recipe(n_train=64, n_val=8, n_test=8, epochs=2, minutes=0.4),
+    'main': Recipe(backbone='mobilenet_v2', pretrained=True, crop_size=128, n_params=133),
+    'quick': Recipe(backbone='mobilenet_v2', pretrained=True, crop_size=128, n_params=133, n_train=64, n_val=8,
+                    n_test=8, epochs=2, minutes=0.4),
     'paper': Recipe(backbone='resnet50', pretrained=True, crop_size=256, d_model=256, dropout=0.1, n_train=20000,
                     n_val=2000, n_test=2000, epochs=360, bs=32, lr=1e-4, schedule='paper', minutes=float('inf')),
     'shipped': Recipe(preset='mobile', backbone='mobilenet_v2', pretrained=True, crop_size=192, d_model=128,
@@ -67,6 +69,8 @@ def cpu_clock() -> float:
 
 CLOCKS = {'wall': time.monotonic, 'cpu': cpu_clock}
 
+
+# %% ../nbs/14e_recipe.ipynb #7a2bd6ad
 class TimeBudget(Callback):
     "Fit within `minutes` on `clock` (CLOCKS): `pct_train` >= share of the budget spent; stop when it is all spent."
     order = 100                                # after TrainEvalCallback has advanced pct_train by one batch

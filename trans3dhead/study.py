@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_study.ipynb #44bf704f
 from __future__ import annotations
-import fcntl, hashlib, json, math, re, time
+import fcntl, hashlib, json, math, re, time, warnings
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -503,7 +503,8 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
          n_train: Param("SynthHeads training images", int) = None, backbone: Param("backbone", str) = None,
          crop_size: Param("crop size in pixels", int) = None, d_model: Param("transformer width d", int) = None,
          bs: Param("batch size", int) = None, lr: Param("learning rate", float) = None,
-         pretrained: Param("ImageNet weights for the backbone (install: trans3dhead_weights)", store_true) = False,
+         scratch: Param("the backbone from random weights instead of ImageNet's", store_true) = False,
+         pretrained: Param("deprecated: ImageNet weights are the default (--scratch: random)", store_true) = False,
          threads: Param("CPU threads for torch (default: one per core; 1 on a machine shared with others)", int) = None,
          summary: Param("only print the tables of <out>/results.jsonl", store_true) = False,
          size: Param("deprecated: use --crop_size", int) = None, width: Param("deprecated: use --d_model", int) = None):
@@ -513,7 +514,9 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
         crop_size = renamed_flag(prog, 'crop_size', crop_size, 'size', size)
         d_model = renamed_flag(prog, 'd_model', d_model, 'width', width)
         given = dict(n_train=n_train, backbone=backbone, crop_size=crop_size, d_model=d_model, bs=bs, lr=lr,
-                     pretrained=pretrained or None)
+                     pretrained=False if scratch else None)
+        if pretrained: warnings.warn(f"{prog}: --pretrained is deprecated: ImageNet weights are the default",
+                                     FutureWarning)
         if threads: torch.set_num_threads(threads)
         r = replace(RECIPES['main'], epochs=epochs, **{k: v for k, v in given.items() if v is not None})
         if not summary:
