@@ -10,7 +10,7 @@ def test_default_head_dir_race(tmp_path):
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
     outs = [p.communicate()[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
-    assert outs[0] == outs[1] and Path(outs[0]) == tmp_path / 'default_head-v1-seed0'
+    assert outs[0] == outs[1] and Path(outs[0]) == tmp_path / 'default_head-v2-seed0'
     from trans3dhead.flame_files import missing_flame_files, load_flame_model
     assert missing_flame_files(outs[0]) == []
     assert not [p for p in tmp_path.iterdir() if p.name.startswith('.')]

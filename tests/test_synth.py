@@ -81,7 +81,7 @@ def test_appearance(flame_dir):
     mv, P = model_view_from_camera(R, [0, 0.01, 0.6] - R @ head.center), perspective_projection(450., size)
     lights = Lights([[0., -0.3, -1.]], [[0.7] * 3], ambient=np.full(3, 0.35), gamma=2.2)
     def face(seed):
-        verts, faces, cols, uvw, tex = item_meshes(np.random.default_rng(seed), head, v, np.zeros(3), R)
+        verts, faces, cols, uvw, tex, _ = item_meshes(np.random.default_rng(seed), head, v, np.zeros(3), R)
         return rnd.render_rgba(verts, faces, cols, mv, P, size, lights, uvw=uvw, texture=tex)[..., :3].mean(-1)
     ims = [face(s) for s in range(8)]
     lum, l = np.mean(ims, 0), project_points(v[head.regions['lmk_vertex']], mv, P, size[1])

@@ -17,13 +17,14 @@ from .files import cache_root
 
 # %% auto #0
 __all__ = ['DEFAULT_HEAD_VERSION', 'BASE_MESH_FILE', 'N_SHAPE', 'N_EXPR', 'N_JOINTS', 'JOINT_NAMES', 'FLAME_ROOT_PARENT',
-           'LMK_GROUPS', 'MODEL_KEYS', 'INDEX_FILES', 'load_base_mesh', 'barycentric_points', 'closest_on_triangles',
-           'closest_point_embedding', 'skinning_weights', 'joint_regressor', 'shape_basis', 'expression_basis',
-           'pose_correctives', 'dense_landmarks', 'vertex_subsets', 'dynamic_contour', 'write_flame_pickle',
-           'make_default_head', 'write_flame_files', 'build_default_head', 'default_head_dir']
+           'LMK_GROUPS', 'OFFSETS_300W', 'MODEL_KEYS', 'INDEX_FILES', 'load_base_mesh', 'barycentric_points',
+           'closest_on_triangles', 'closest_point_embedding', 'skinning_weights', 'joint_regressor', 'shape_basis',
+           'expression_basis', 'pose_correctives', 'dense_landmarks', 'vertex_subsets', 'front_surface_point',
+           'landmarks_300w', 'dynamic_contour', 'write_flame_pickle', 'make_default_head', 'write_flame_files',
+           'build_default_head', 'default_head_dir']
 
 # %% ../nbs/02_default_head.ipynb #f4c380ce
-DEFAULT_HEAD_VERSION = 'v1'
+DEFAULT_HEAD_VERSION = 'v2'
 
 BASE_MESH_FILE = 'default_head_base.npz'
 
@@ -365,6 +366,43 @@ def vertex_subsets(V, lmk, W, is_cap) -> dict:
            & (V[:, 1] > lmk[8, 1] - 0.01) & (np.abs(V[:, 0]) < np.abs(lmk[[0, 16], 0]).mean())
     return dict(face=np.where(face)[0], head=np.where(W[:, 0] < 0.3)[0], head_z5=np.where(W[:, 0] < 0.6)[0])
 
+# %% ../nbs/02_default_head.ipynb #d79da9b8
+OFFSETS_300W = {  # point: (out, down), % of √(w·h) of the landmark box: dlib's 68 points minus the template's
+    17: (3.2, -0.4), 18: (1.0, -2.5), 19: (-2.3, -2.7), 20: (-3.9, -1.4), 21: (-3.9, -0.1), 22: (-3.3, -0.5),
+    23: (-1.7, -1.3), 24: (0.0, -2.1), 25: (2.5, -1.5), 26: (4.2, 1.2), 28: (-0.6, 2.0), 29: (-0.8, 4.9),
+    30: (-0.8, 8.0)}
+
+def front_surface_point(V, F, xy, zmin=-np.inf):
+    """(face index, barycentric [3]) of the front-most surface point (largest z) under model-space `xy` [2] among the
+    triangles with all corners in front of `zmin`; where none covers `xy`, the vertex nearest to it in the x-y view."""
+    front = np.where((V[F][:, :, 2] > zmin).all(1))[0]
+    T = V[F[front]]
+    e1, e2, q = T[:, 1, :2] - T[:, 0, :2], T[:, 2, :2] - T[:, 0, :2], np.asarray(xy) - T[:, 0, :2]
+    den = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
+    ok = np.abs(den) > 1e-14
+    den = np.where(ok, den, 1.)
+    u, w = (q[:, 0] * e2[:, 1] - e2[:, 0] * q[:, 1]) / den, (e1[:, 0] * q[:, 1] - q[:, 0] * e1[:, 1]) / den
+    inside = ok & (u >= 0) & (w >= 0) & (u + w <= 1)
+    if not inside.any():
+        f, j = np.unravel_index(np.argmin(np.linalg.norm(T[:, :, :2] - xy, axis=-1)), T.shape[:2])
+        return int(front[f]), np.eye(3)[j]
+    z = np.where(inside, T[:, 0, 2] * (1 - u - w) + T[:, 1, 2] * u + T[:, 2, 2] * w, -np.inf)
+    f = int(np.argmax(z))
+    return int(front[f]), np.array([1 - u[f] - w[f], u[f], w[f]])
+
+# %% ../nbs/02_default_head.ipynb #0607f998
+def landmarks_300w(V, F, fi, bc, offsets=OFFSETS_300W):
+    "The 68-point embedding (face_idx [68], b_coords [68,3]) with `offsets` applied in the frontal view (see above)."
+    lmk = barycentric_points(V, F, fi, bc)
+    xy = lmk[:, :2]
+    s = np.sqrt(np.prod(xy.max(0) - xy.min(0))) / 100
+    mid = np.median(xy[[8, 27, 28, 29, 30, 33, 51, 57], 0])
+    fi, bc = fi.copy(), bc.copy()
+    for i, (out, down) in offsets.items():
+        side = np.sign(xy[i, 0] - mid) if abs(xy[i, 0] - mid) > 1e-3 else 0.
+        fi[i], bc[i] = front_surface_point(V, F, xy[i] + s * np.array([side * out, -down]), lmk[i, 2] - 0.01)
+    return fi, bc
+
 # %% ../nbs/02_default_head.ipynb #cc56f7e1
 def _yaw_bins():
     "Yaw (degrees) of FLAME's 79 dynamic-contour bins: 0, 1..39, -1..-39."
@@ -452,14 +490,15 @@ def make_default_head(seed:int=0) -> dict:
     base = load_base_mesh()
     V, F = base['vertices'], base['faces']
     fi, bc = base['lmk68_face_idx'], base['lmk68_b_coords']
-    lmk = barycentric_points(V, F, fi, bc)
+    lmk = barycentric_points(V, F, fi, bc)                      # the template's anatomy: joints, regions, bases
     joints = _joint_targets(V, lmk)
     W = skinning_weights(V, lmk, joints)
     S = shape_basis(V, rng)
     E = expression_basis(V, lmk, rng)
     P = pose_correctives(V, W, rng)
     sub = vertex_subsets(V, lmk, W, base['is_cap'])
-    dfi, dbc = dynamic_contour(V, F, fi[:17], bc[:17], lmk)
+    fi, bc = landmarks_300w(V, F, fi, bc)                       # the landmark definition: 300-W's
+    dfi, dbc = dynamic_contour(V, F, fi[:17], bc[:17], barycentric_points(V, F, fi, bc))
     return dict(f=F.astype(np.uint32), v_template=V, shapedirs=np.concatenate([S, E], -1), posedirs=P,
                 J_regressor=joint_regressor(V, lmk), weights=W,
                 kintree_table=np.array([[FLAME_ROOT_PARENT, 0, 1, 1, 1], [0, 1, 2, 3, 4]], np.int64),

@@ -134,22 +134,22 @@ vec4 encode(vec3 c, float a){ return vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0/gamma
 # %% ../nbs/03_render.ipynb #529ce47b
 _VS = """#version 330
 uniform mat4 mv; uniform mat4 pgl;
-in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw;
-out vec3 v_pos; out vec3 v_nrm; out vec4 v_col; out vec3 v_uvw;
+in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw; in float in_vis;
+out vec3 v_pos; out vec3 v_nrm; out vec4 v_col; out vec3 v_uvw; out float v_vis;
 void main(){ vec4 c = mv*vec4(in_pos,1.0); v_pos=c.xyz; v_nrm=mat3(mv)*in_nrm; v_col=in_col; v_uvw=in_uvw;
-  gl_Position=pgl*c; }"""
+  v_vis=in_vis; gl_Position=pgl*c; }"""
 
 _FS = "#version 330\n" + _LIGHT + _ALBEDO + """
-in vec3 v_pos; in vec3 v_nrm; in vec4 v_col; in vec3 v_uvw; out vec4 f_col;
+in vec3 v_pos; in vec3 v_nrm; in vec4 v_col; in vec3 v_uvw; in float v_vis; out vec4 f_col;
 void main(){ vec3 lit; vec3 sp; shade(normalize(v_nrm), normalize(-v_pos), lit, sp);
-  f_col = encode(albedo(v_col.rgb, v_uvw)*lit + sp, v_col.a); }"""
+  f_col = encode((albedo(v_col.rgb, v_uvw)*lit + sp)*v_vis, v_col.a); }"""
 
 _VS_GOURAUD = "#version 330\n" + _LIGHT + """
 uniform mat4 mv; uniform mat4 pgl;
-in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw; out vec4 v_col; out vec3 v_uvw; out vec3 v_lit;
-out vec3 v_sp;
+in vec3 in_pos; in vec3 in_nrm; in vec4 in_col; in vec3 in_uvw; in float in_vis; out vec4 v_col; out vec3 v_uvw;
+out vec3 v_lit; out vec3 v_sp;
 void main(){ vec4 c4 = mv*vec4(in_pos,1.0); shade(normalize(mat3(mv)*in_nrm), normalize(-c4.xyz), v_lit, v_sp);
-  v_col = in_col; v_uvw = in_uvw; gl_Position = pgl*c4; }"""
+  v_lit *= in_vis; v_sp *= in_vis; v_col = in_col; v_uvw = in_uvw; gl_Position = pgl*c4; }"""
 
 _FS_GOURAUD = "#version 330\n" + _ALBEDO + """
 in vec4 v_col; in vec3 v_uvw; in vec3 v_lit; in vec3 v_sp; out vec4 f_col;
@@ -214,7 +214,7 @@ class MeshRenderer:
         tex.repeat_x = tex.repeat_y = False
         return tex
 
-    def _draw(self, vertices, faces, colors, mv, proj, size, lights, samples, uvw=None, texture=None):
+    def _draw(self, vertices, faces, colors, mv, proj, size, lights, samples, uvw=None, texture=None, visibility=None):
         "Draw the shaded mesh; return the (resolved) framebuffer holding it in its bottom-left (W,H) viewport."
         W, H = size
         lights = lights or front_light()
@@ -224,7 +224,8 @@ class MeshRenderer:
         uvw = np.zeros((len(v), 3), np.float32) if uvw is None else np.asarray(uvw, np.float32).reshape(len(v), 3)
         col = np.asarray(colors, np.float32).reshape(len(v), -1)
         if col.shape[1] == 3: col = np.concatenate([col, np.ones_like(col[:, :1])], 1)
-        data = np.concatenate([v, nrm, col, uvw], 1)
+        vis = np.ones((len(v), 1), np.float32) if visibility is None else np.asarray(visibility, np.float32)
+        data = np.concatenate([v, nrm, col, uvw, vis.reshape(len(v), 1)], 1)
         p = self.prog
         self._set_camera(p, mv, proj, size)
         L = len(lights.directions)
@@ -241,7 +242,8 @@ class MeshRenderer:
         p['gamma'].value = float(lights.gamma)
         vbo = self.ctx.buffer(data.tobytes())
         ibo = self.ctx.buffer(f.tobytes())
-        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 4f 3f', 'in_pos', 'in_nrm', 'in_col', 'in_uvw')], index_buffer=ibo)
+        vao = self.ctx.vertex_array(p, [(vbo, '3f 3f 4f 3f 1f', 'in_pos', 'in_nrm', 'in_col', 'in_uvw', 'in_vis')],
+                                    index_buffer=ibo)
         tex = self._texture(texture)
         tex.use(0)
         p['tex'].value = 0
@@ -262,14 +264,15 @@ class MeshRenderer:
         return fb
 
     def render_rgba(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0,
-                    uvw=None, texture=None) -> np.ndarray:
+                    uvw=None, texture=None, visibility=None) -> np.ndarray:
         """Shaded RGBA [H,W,4] uint8 (row 0 at the top; RGB premultiplied by the coverage alpha over black) of
         model-space `vertices` [V,3], `faces` [F,3], albedo `colors` [V,3] (0..1; or [V,4]: the 4th is written as the
         output alpha, e.g. to tell meshes apart); camera `mv`, `proj` [4,4]; `size`=(W,H). Optional `texture` RGBA
         [h,w,4] uint8 at per-vertex `uvw` [V,3] (texture coordinates u, v in 0..1, v = 0 at row 0; weight w):
-        albedo = mix(colour, texel rgb, texel alpha · w)."""
+        albedo = mix(colour, texel rgb, texel alpha · w). Optional `visibility` [V] in 0..1: the share of the light
+        that reaches each vertex (ambient occlusion, cast shadows), multiplying its shaded colour in linear light."""
         W, H = size = (int(size[0]), int(size[1]))
-        fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples, uvw, texture)
+        fb = self._draw(vertices, faces, colors, mv, proj, size, lights, samples, uvw, texture, visibility)
         return np.frombuffer(fb.read(viewport=(0, 0, W, H), components=4), np.uint8).reshape(H, W, 4)[::-1]
 
     def render(self, vertices, faces, colors, mv, proj, size, lights:Lights|None=None, samples:int=0) -> RenderResult:

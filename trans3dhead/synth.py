@@ -17,8 +17,8 @@ from .flame_files import find_flame_dir
 from .render import MeshRenderer, project_points
 from .synth_geometry import (HeadModel, load_head_model, sample_pose, pose_category, sample_flame_params,
                                         euler_rotation, sample_image_size, sample_camera, head_bbox)
-from .synth_appearance import (item_meshes, sample_lights, random_background, gaussian_kernel3, draw_glasses,
-                                          random_occluder, degrade, camera_effects)
+from .synth_appearance import (item_meshes, sample_lights, light_visibility, random_background,
+                                          gaussian_kernel3, draw_glasses, random_occluder, degrade, camera_effects)
 
 # %% auto #0
 __all__ = ['SPLITS', 'CHUNK', 'MARKER', 'GT_SPLIT', 'SynthItem', 'item_rng', 'sample_item_params', 'render_item',
@@ -64,8 +64,9 @@ def render_item(head:HeadModel, renderer:MeshRenderer, rng:np.random.Generator, 
     R = euler_rotation(euler)
     mv, P = sample_camera(rng, R, head.center, head.radius, size)
     lights, standard = sample_lights(rng, facing=R[:, 2])                  # the face looks along model +z
-    verts, faces, colors, uvw, tex = item_meshes(rng, head, vertices, euler, R)
-    rgba = renderer.render_rgba(verts, faces, colors, mv, P, size, lights, uvw=uvw, texture=tex)
+    verts, faces, colors, uvw, tex, occ = item_meshes(rng, head, vertices, euler, R, head.occlusion(renderer))
+    vis = light_visibility(renderer, verts, faces, lights, R, occ, head.center, 1.3 * head.radius)
+    rgba = renderer.render_rgba(verts, faces, colors, mv, P, size, lights, uvw=uvw, texture=tex, visibility=vis)
     mask = rgba[..., 3] == 255                                              # the head's pixels
     img = random_background(rng, size)
     fg = Image.fromarray(np.ascontiguousarray(rgba), 'RGBA')

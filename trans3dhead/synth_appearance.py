@@ -7,14 +7,14 @@ from __future__ import annotations
 import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
-from .render import Lights, project_points, camera_depth
-from .synth_geometry import TEX_SIZE, HeadModel, euler_rotation
+from .render import Lights, project_points, camera_depth, vertex_normals
+from .synth_geometry import TEX_SIZE, HeadModel, euler_rotation, shadow_visibility
 
 # %% auto #0
 __all__ = ['SKIN_PALETTE', 'HAIR_COLORS', 'IRIS_COLORS', 'LIP_TINT', 'BROW_P', 'BODY_RINGS', 'BODY_ALPHA', 'sample_skin_tone',
            'hair_weight', 'skin_albedo', 'catmull_rom', 'paint_eyes', 'paint_skin', 'face_texture', 'sample_body',
-           'sample_lights', 'gaussian_kernel3', 'value_noise', 'random_background', 'random_occluder', 'draw_glasses',
-           'degrade', 'camera_effects', 'item_meshes']
+           'sample_lights', 'light_visibility', 'gaussian_kernel3', 'value_noise', 'random_background',
+           'random_occluder', 'draw_glasses', 'degrade', 'camera_effects', 'mouth_mesh', 'item_meshes']
 
 # %% ../nbs/04a_synth_appearance.ipynb #72ebe12b
 SKIN_PALETTE = np.array([[0.96, 0.82, 0.72], [0.88, 0.68, 0.55], [0.76, 0.55, 0.40], [0.60, 0.41, 0.28],
@@ -209,6 +209,24 @@ def sample_lights(rng:np.random.Generator, facing=None) -> tuple:
     standard = bool(n == 1 and -d[0, 2] > np.cos(np.radians(45)) and amb >= 0.25 and np.abs(temp).max() < 0.1)
     return lights, standard
 
+# %% ../nbs/04a_synth_appearance.ipynb #56a71214
+def light_visibility(renderer, vertices:np.ndarray, faces:np.ndarray, lights:Lights, R:np.ndarray, ambient_vis,
+                     center, radius:float) -> np.ndarray:
+    """Share [V] in 0..1 of the shading that reaches each vertex of a mesh (`vertices` [V,3] model space, `faces`)
+    under `lights` (OpenCV camera space; `R` [3,3] model -> camera): ambient scaled by `ambient_vis` [V], the key
+    light's (the brightest) Lambert term by its `shadow_visibility` (shadow map over the sphere of `radius` around
+    `center`); fill lights cast no shadow."""
+    nrm = vertex_normals(vertices, faces).astype(np.float64)
+    amb = float(np.mean(lights.ambient))
+    num, den = amb * np.asarray(ambient_vis, np.float64), np.full(len(vertices), amb)
+    key = int(np.argmax(np.mean(lights.colors, 1)))
+    for k, (d, c) in enumerate(zip(lights.directions, lights.colors)):
+        dm = R.T @ d                                                      # the light's direction in model space
+        lam = np.maximum(nrm @ dm, 0) * float(np.mean(c))
+        num = num + lam * (shadow_visibility(renderer, vertices, faces, dm, center, radius) if k == key else 1)
+        den = den + lam
+    return num / np.maximum(den, 1e-12)
+
 # %% ../nbs/04a_synth_appearance.ipynb #e8348181
 def _rand_color(rng) -> tuple:
     "A random RGB colour, mostly muted as in photographs: a grey level mixed with a random hue by saturation U(0,1)²."
@@ -376,13 +394,40 @@ def camera_effects(rng:np.random.Generator, img:Image.Image) -> Image.Image:
         img = Image.open(buf).convert('RGB')
     return img
 
+# %% ../nbs/04a_synth_appearance.ipynb #fc9ec89d
+def mouth_mesh(rng:np.random.Generator, loop:np.ndarray) -> tuple:
+    """The inside of the mouth behind the lips' inner edge `loop` [n,3] (model space, posed): (vertices [3n+1,3],
+    faces (local indices), albedo [3n+1,3], ambient visibility [3n+1]); empty arrays when `loop` is empty."""
+    n = len(loop)
+    if n == 0: return np.zeros((0, 3)), np.zeros((0, 3), np.int32), np.zeros((0, 3)), np.zeros(0)
+    c, back = loop.mean(0), np.array([0., 0., -1.])
+    dy = loop[:, 1] - c[1]
+    reach = np.where(dy > 0, np.minimum(0.45 * dy, 0.009), np.maximum(0.3 * dy, -0.005))   # upper / lower teeth
+    r1 = loop + back * 0.003 - reach[:, None] * [0, 1, 0]
+    V = np.concatenate([loop + back * 0.001, r1, c + (r1 - c) * 0.9 + back * 0.01, (c + back * 0.03)[None]])
+    k, k1 = np.arange(n), (np.arange(n) + 1) % n
+    F = np.concatenate([np.stack([a + k, a + k1, a + n + k], 1) for a in (0, n)]
+                       + [np.stack([a + k1, a + n + k1, a + n + k], 1) for a in (0, n)]
+                       + [np.stack([2 * n + k, 2 * n + k1, np.full(n, 3 * n)], 1)])
+    half = max(np.ptp(loop[:, 0]) / 2, 1e-6)
+    teeth = np.clip(1.6 - 1.6 * np.abs(loop[:, 0] - c[0]) / half, 0, 1)[:, None] * (rng.random() < 0.9)
+    tc = np.array([0.92, 0.88, 0.78]) * rng.uniform(0.75, 1.0)                     # teeth
+    dark = np.array([0.35, 0.12, 0.12]) * rng.uniform(0.3, 0.8)                    # the cavity
+    rim = teeth * tc + (1 - teeth) * dark
+    col = np.concatenate([rim, rim, np.tile(dark * 0.6, (n, 1)), dark[None] * 0.4])
+    vis = np.repeat([0.9, 0.7, 0.3, 0.15], [n, n, n, 1])
+    return V, F.astype(np.int32), col, vis
+
 # %% ../nbs/04a_synth_appearance.ipynb #c4201b6c
 BODY_ALPHA = 254    # the body's output alpha: 255 marks the head's pixels
 
-def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, euler, R:np.ndarray) -> tuple:
-    """What one item draws, in model space: (vertices [V+Vb,3], faces, RGBA albedo [V+Vb,4], uvw [V+Vb,3], face
-    texture): the head (hair lifted along the template's normals, alpha 1) and the body (`sample_body`, alpha
-    `BODY_ALPHA`/255), which turns by 20-70 % of the head's yaw, pitch and roll about the root joint."""
+def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, euler, R:np.ndarray,
+                occlusion=None) -> tuple:
+    """What one item draws, in model space: (vertices [N,3], faces, RGBA albedo [N,4], uvw [N,3], face texture,
+    ambient visibility [N]): the head (hair lifted along the template's normals, alpha 1, ambient visibility
+    `occlusion` [V], default 1), the body (`sample_body`, alpha `BODY_ALPHA`/255), which turns by 20-70 % of the
+    head's yaw, pitch and roll about the root joint, and the inside of the mouth (`mouth_mesh`, drawn from a stream
+    jumped ahead of `rng`, so the other draws stay those of the items without it)."""
     tone = sample_skin_tone(rng)
     hair, lift = hair_weight(rng, head.regions)
     colors = skin_albedo(rng, vertices, head.regions, tone, hair)
@@ -392,7 +437,11 @@ def item_meshes(rng:np.random.Generator, head:HeadModel, vertices:np.ndarray, eu
     vb, fb, cb = sample_body(rng, tone)
     Rb = euler_rotation(euler * rng.uniform(0.2, 0.7, 3))
     vb = head.lbs['J_regressor'][0] @ vertices + vb @ (R.T @ Rb).T
-    alpha = np.repeat([1., BODY_ALPHA / 255], [len(shown), len(vb)])[:, None]
-    return (np.concatenate([shown, vb]), np.concatenate([head.faces, fb + len(shown)]),
-            np.concatenate([np.concatenate([colors, cb]), alpha], 1),
-            np.concatenate([head.regions['uvw'], np.zeros((len(vb), 3), np.float32)]), tex)
+    vm, fm, cm, om = mouth_mesh(np.random.Generator(rng.bit_generator.jumped()), shown[head.regions['mouth_loop']])
+    n, nb = len(shown), len(vb)
+    alpha = np.repeat([1., BODY_ALPHA / 255, 1.], [n, nb, len(vm)])[:, None]
+    occ = np.ones(n) if occlusion is None else np.asarray(occlusion, np.float64)
+    return (np.concatenate([shown, vb, vm]), np.concatenate([head.faces, fb + n, fm + n + nb]),
+            np.concatenate([np.concatenate([colors, cb, cm]), alpha], 1).astype(np.float32),
+            np.concatenate([head.regions['uvw'], np.zeros((nb + len(vm), 3), np.float32)]), tex,
+            np.concatenate([occ, np.ones(nb), om]))

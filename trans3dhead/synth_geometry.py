@@ -7,11 +7,13 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 import numpy as np
-from .render import perspective_projection, model_view_from_camera, vertex_normals
+from .render import (perspective_projection, model_view_from_camera, vertex_normals, project_points,
+                                camera_depth)
 
 # %% auto #0
 __all__ = ['POSE_LIMITS', 'FRONT_MAX', 'ATYPICAL_MIN', 'SHAPE_SIGMA', 'TEX_SIZE', 'sample_pose', 'pose_category',
-           'sample_flame_params', 'head_regions', 'lbs_numpy', 'HeadModel', 'load_head_model', 'euler_rotation',
+           'sample_flame_params', 'shadow_visibility', 'fibonacci_sphere', 'ambient_occlusion', 'boundary_loops',
+           'mouth_loop', 'head_regions', 'lbs_numpy', 'HeadModel', 'load_head_model', 'euler_rotation',
            'sample_image_size', 'sample_camera', 'head_bbox']
 
 # %% ../nbs/04_synth_geometry.ipynb #7e3699e0
@@ -56,6 +58,73 @@ def sample_flame_params(rng:np.random.Generator, layout) -> tuple:
     p[layout.rotation] = [1, 0, 0, 0, 1, 0]
     expressive = bool(np.linalg.norm(p[ex[:10]]) > 1.5 or (len(jaw) == 3 and p[jaw[0]] > 0.12))
     return p, expressive
+
+# %% ../nbs/04_synth_geometry.ipynb #4020d864
+def shadow_visibility(renderer, vertices:np.ndarray, faces:np.ndarray, direction, center, radius:float,
+                      size:int=128) -> np.ndarray:
+    """Share [V] in 0..1 of each of `vertices` [V,3] (a mesh with `faces`) that a light from unit `direction` [3]
+    (towards the light, same frame) reaches: a shadow map of size² px looking at `center` from 4 `radius` away,
+    3×3 percentage-closer filtering, bias 3 px; vertices outside the map are lit."""
+    z = -np.asarray(direction, np.float64)
+    x = np.cross([0., 1., 0.] if abs(z[1]) < 0.9 else [1., 0., 0.], z)
+    x /= np.linalg.norm(x)
+    Rl = np.stack([x, np.cross(z, x), z])                         # model -> light camera (OpenCV axes)
+    D = 4 * radius
+    mv = model_view_from_camera(Rl, [0, 0, D] - Rl @ np.asarray(center, np.float64))
+    P = perspective_projection(size / 2 * D / radius, (size, size))
+    res = renderer.render(vertices, faces, np.zeros((len(vertices), 3)), mv, P, (size, size))
+    depth = np.pad(res.depth, 1)                                          # 0: nothing there -> lit
+    ij = np.floor(project_points(vertices, mv, P, size)).astype(int) + 1
+    zv = camera_depth(vertices, mv) - 6 * radius / size
+    lit = np.zeros(len(vertices))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            zm = depth[np.clip(ij[:, 1] + dy, 0, size + 1), np.clip(ij[:, 0] + dx, 0, size + 1)]
+            lit += (zm == 0) | (zv <= zm)
+    return lit / 9
+
+# %% ../nbs/04_synth_geometry.ipynb #b08737e1
+def fibonacci_sphere(n:int) -> np.ndarray:
+    "`n` unit vectors [n,3] spread evenly over the sphere (Fibonacci lattice)."
+    k = np.arange(n) + 0.5
+    phi, cz = np.pi * (1 + 5 ** 0.5) * k, 1 - 2 * k / n
+    return np.stack([np.sqrt(1 - cz ** 2) * np.cos(phi), np.sqrt(1 - cz ** 2) * np.sin(phi), cz], 1)
+
+# %% ../nbs/04_synth_geometry.ipynb #9b259524
+def ambient_occlusion(renderer, vertices:np.ndarray, faces:np.ndarray, center, radius:float, n:int=32) -> np.ndarray:
+    """Cosine-weighted share [V] in 0..1 of `n` directions (`fibonacci_sphere`) that reach each vertex
+    (`shadow_visibility`)."""
+    nrm = vertex_normals(vertices, faces).astype(np.float64)
+    acc, wsum = np.zeros(len(vertices)), np.zeros(len(vertices))
+    for d in fibonacci_sphere(n):
+        w = np.maximum(nrm @ d, 0)
+        acc += w * shadow_visibility(renderer, vertices, faces, d, center, radius)
+        wsum += w
+    return acc / np.maximum(wsum, 1e-12)
+
+# %% ../nbs/04_synth_geometry.ipynb #5fc6e9e7
+def boundary_loops(faces:np.ndarray) -> list:
+    "The closed boundary loops of a mesh `faces` [F,3]: vertex indices in order, one array per hole."
+    F = np.asarray(faces)
+    e = np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]])
+    _, inv, cnt = np.unique(np.sort(e, 1), axis=0, return_inverse=True, return_counts=True)
+    nxt = {int(a): int(b) for a, b in e[cnt[inv.ravel()] == 1]}             # edges of one face only: a -> b
+    loops, seen = [], set()
+    for s in nxt:
+        loop, v = [], s
+        while v not in seen:
+            seen.add(v)
+            loop.append(v)
+            v = nxt[v]
+        if loop: loops.append(np.array(loop))
+    return loops
+
+# %% ../nbs/04_synth_geometry.ipynb #51a8f367
+def mouth_loop(template:np.ndarray, faces:np.ndarray, lmk68:np.ndarray) -> np.ndarray:
+    "Vertex indices of the mesh's boundary loop at the lips (centre within 1.5 cm of the inner lips'), else []."
+    c = lmk68[60:68].mean(0)
+    loops = [L for L in boundary_loops(faces) if np.linalg.norm(template[L].mean(0) - c) < 0.015]
+    return min(loops, key=lambda L: np.linalg.norm(template[L].mean(0) - c)) if loops else np.zeros(0, np.int64)
 
 # %% ../nbs/04_synth_geometry.ipynb #ea2d4a9d
 TEX_SIZE = 256          # texels per side of the face texture
@@ -125,8 +194,8 @@ def lbs_numpy(betas:np.ndarray, pose:np.ndarray, arrays:dict) -> np.ndarray:
 @dataclass
 class HeadModel:
     """A FLAME-format head ready for SynthHeads (numpy only): `layout` (slices of the FLAME parameters), `faces` [F,3],
-    `head_idx` [Vh], `regions` (`head_regions` and the template's vertex 'normals'), `center` [3], `radius`, `lbs`
-    arrays (model space)."""
+    `head_idx` [Vh], `regions` (`head_regions`, the template's vertex 'normals' and its 'mouth_loop'), `center` [3],
+    `radius`, `lbs` arrays (model space)."""
     layout: object
     faces: np.ndarray
     head_idx: np.ndarray
@@ -155,7 +224,8 @@ class HeadModel:
         v = v[0]
         hv = v[head.head_idx]
         c = (hv.min(0) + hv.max(0)) / 2
-        head.regions = head_regions(v, lmk, t(flame.face_idx)) | {'normals': vertex_normals(v, head.faces)}
+        head.regions = head_regions(v, lmk, t(flame.face_idx)) | {'normals': vertex_normals(v, head.faces),
+                                                                  'mouth_loop': mouth_loop(v, head.faces, lmk)}
         head.center = c
         head.radius = float(np.linalg.norm(hv - c, axis=1).max())
         return head
@@ -175,7 +245,14 @@ class HeadModel:
             self.__dict__['_f64'] = {k: x.astype(np.float64) if x.dtype.kind == 'f' else x for k, x in self.lbs.items()}
         return self.__dict__['_f64']
 
-    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != '_f64'}
+    def occlusion(self, renderer) -> np.ndarray:
+        "The template's `ambient_occlusion` [V] (head radius ×1.1), made once per process with `renderer`."
+        if '_ao' not in self.__dict__:
+            v = self.lbs['v_template'].astype(np.float64)
+            self.__dict__['_ao'] = ambient_occlusion(renderer, v, self.faces, self.center, 1.1 * self.radius)
+        return self.__dict__['_ao']
+
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if not k.startswith('_')}   # no caches
 
 # %% ../nbs/04_synth_geometry.ipynb #3f3c4db1
 def load_head_model(flame_dir=None) -> HeadModel:
