@@ -42,7 +42,7 @@ __all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'MIN_
            'run_study', 'untrained_key', 'run_untrained', 'per_row', 'first_last', 'row_gate', 'claim_tests', 'judge',
            'summarise', 'format_summary', 'study_tables', 'results_markdown', 'feature_sides', 'synth_coefficients',
            'target_counts', 'table1_gaps', 'caveats_markdown', 'row_dir', 'learning_curves', 'marr_histograms',
-           'collect', 'main']
+           'merge_rows', 'collect', 'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -466,19 +466,26 @@ def marr_histograms(models, data, split: str, bins: int = 40, hi: float = 0.15) 
     return dict(edges=edges.tolist(), counts=[np.histogram(v, edges)[0].tolist() for v in a],
                 over=[int((v > hi).sum()) for v in a], median=[float(np.median(v)) for v in a])
 
+# %% ../nbs/20_study.ipynb #00d8f204
+def merge_rows(path, rows: list[dict]) -> Path:
+    "Write `rows` to the JSON-lines file `path` in place of its rows of the same settings keys; others are kept."
+    keys = {r['settings_key'] for r in rows}
+    kept = [r for r in read_results(path) if r['settings_key'] not in keys]
+    return atomic_write_text(path, ''.join(json.dumps(r) + '\n' for r in kept + rows))
+
 # %% ../nbs/20_study.ipynb #660799a3
 def collect(out, dest, data=None, split: str = 'test_gt', flame_dir=None, n_items: int = 3) -> Path:
     """Write `results.jsonl`, `untrained.jsonl` (if there), `curves.jsonl`, and per settings key `fig7-<key>.png` and
     `fig8-<key>.json`, from the study folder `out` (scored on `split` of `data`, default `<out>/synthheads`, with the
-    FLAME model `flame_dir`) to `dest`. -> dest"""
+    FLAME model `flame_dir`) to `dest`; rows of other settings already in `dest` are kept (`merge_rows`). -> dest"""
     out, dest = Path(out), Path(dest)
     rows = read_results(out / 'results.jsonl')
     if not rows: raise DataError(f"{out / 'results.jsonl'}: no results to collect")
     data = Path(data) if data else out / 'synthheads'
     dest.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(dest / 'results.jsonl', ''.join(json.dumps(r) + '\n' for r in rows))
-    if (out / UNTRAINED).is_file(): atomic_write_text(dest / UNTRAINED, (out / UNTRAINED).read_text())
-    atomic_write_text(dest / 'curves.jsonl', ''.join(json.dumps(c) + '\n' for c in learning_curves(out, rows)))
+    merge_rows(dest / 'results.jsonl', rows)
+    if (out / UNTRAINED).is_file(): merge_rows(dest / UNTRAINED, read_results(out / UNTRAINED))
+    merge_rows(dest / 'curves.jsonl', learning_curves(out, rows))
     for key in dict.fromkeys(r['settings_key'] for r in rows):
         ours = sorted((r for r in rows if r['settings_key'] == key and r['config'] == 'Trans3DHead'),
                       key=lambda r: r['seed'])
@@ -521,7 +528,9 @@ def main(out: Param("study folder: synthheads/, runs/, results.jsonl", str) = 's
         r = replace(RECIPES['main'], epochs=epochs, **{k: v for k, v in given.items() if v is not None})
         if not summary:
             root = Path(data) if data else synth_data(Path(out) / 'synthheads', r)
-            run_study(rows or list(STUDY_ROWS), seeds if seeds is not None else [0, 1, 2], r, root, out, split)
+            rows, seeds = rows or list(STUDY_ROWS), seeds if seeds is not None else [0, 1, 2]
+            run_untrained(rows, seeds, r, root, out, split)               # the gate's reference: cheap
+            run_study(rows, seeds, r, root, out, split)
         path = Path(out) / 'results.jsonl'
         found = [row for row in read_results(path) if row['settings_key'] == settings_key(r)]
         if not found: raise DataError(f"{path}: no results for these settings (key {settings_key(r)}); train them "
