@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_study.ipynb #44bf704f
 from __future__ import annotations
-import fcntl, hashlib, json, math, re, time, warnings
+import fcntl, hashlib, json, math, re, warnings
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +15,6 @@ import torch
 from fastcore.script import call_parse, Param, store_true
 # errors before fastai: it sets the filter for fastai's import-time warnings
 from .errors import ConfigError, DataError
-from fastai.callback.core import Callback
 from fastai.torch_core import set_seed
 from torch.utils.flop_counter import FlopCounterMode
 from .checkpoint import export_model, load_model
@@ -26,7 +25,7 @@ from .distributed import bare_model
 from .files import atomic_write_text
 from .metrics import euler_mae
 from .evaluate import METRIC_COLUMNS, evaluate, load_ground_truth
-from .recipe import RECIPES, Recipe, fit_recipe, recipe_learner
+from .recipe import BUDGET_FILE, RECIPES, Recipe, fit_recipe, recipe_learner
 from .results import marr_residuals, plot_marr_layers
 from .rotation import matrix_to_euler, rotation_from_model_view
 from .stats import ALPHA, gate_failures, holm, min_effect, seeds_needed, verdict, welch
@@ -38,11 +37,11 @@ from .synth_geometry import sample_flame_params
 # %% auto #0
 __all__ = ['STUDY_ROWS', 'PAPER', 'METRICS', 'HIGHER_IS_BETTER', 'CLAIMS', 'MIN_EFFECT', 'NOT_TESTABLE', 'UNTRAINED', 'study_row',
            'paper_effect', 'direction', 'paper_direction', 'n_params', 'shared_settings', 'settings_key', 'run_dir',
-           'count_flops', 'pose_mae', 'score_run', 'RunClock', 'read_results', 'append_row', 'is_done', 'run_one',
-           'run_study', 'untrained_key', 'run_untrained', 'per_row', 'first_last', 'row_gate', 'claim_tests', 'judge',
-           'summarise', 'format_summary', 'study_tables', 'results_markdown', 'feature_sides', 'synth_coefficients',
-           'target_counts', 'table1_gaps', 'caveats_markdown', 'row_dir', 'learning_curves', 'marr_histograms',
-           'merge_rows', 'collect', 'main']
+           'count_flops', 'pose_mae', 'score_run', 'read_results', 'append_row', 'is_done', 'run_one', 'run_study',
+           'untrained_key', 'run_untrained', 'per_row', 'first_last', 'row_gate', 'claim_tests', 'judge', 'summarise',
+           'format_summary', 'study_tables', 'results_markdown', 'feature_sides', 'synth_coefficients', 'target_counts',
+           'table1_gaps', 'caveats_markdown', 'row_dir', 'learning_curves', 'marr_histograms', 'merge_rows', 'collect',
+           'main']
 
 # %% ../nbs/20_study.ipynb #f3b5a606
 STUDY_ROWS = {
@@ -159,18 +158,6 @@ def score_run(model, root, split: str, bs: int = 16) -> dict:
     df, _ = evaluate(entries, gt, bare_model(model).flame)
     return {**{k: float(df[k].mean()) for k in METRIC_COLUMNS}, 'pose_mae': pose_mae(entries, gt), 'n_scored': len(df)}
 
-# %% ../nbs/20_study.ipynb #9ccb9263
-class RunClock(Callback):
-    "Training wall time of a run over all its attempts, kept in `path` (JSON) after every epoch; `.total` seconds."
-    order = 61                                  # after CheckpointCallback (60): the time of the epoch it saved
-    def __init__(self, path): self.path = Path(path)
-    def before_fit(self):
-        self.before = json.loads(self.path.read_text())['seconds'] if self.path.is_file() else 0.
-        self.start = time.monotonic()
-    @property
-    def total(self) -> float: return self.before + time.monotonic() - self.start
-    def after_epoch(self): atomic_write_text(self.path, json.dumps({'seconds': self.total}))
-
 # %% ../nbs/20_study.ipynb #c6aa2e65
 def read_results(path) -> list[dict]:
     "The rows of a results file (JSON lines); [] if there is none. A line that is not JSON -> `DataError`."
@@ -208,13 +195,12 @@ def run_one(row: str, seed: int, recipe: Recipe, data, out, split: str = 'test_g
     d = run_dir(out, row, seed, settings_key(r))
     d.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
-    clock = RunClock(d / 'wall.json')
-    learn = recipe_learner(r, data, d, flame_dir, cached=True, terms_file=d / 'loss_terms.jsonl',
-                           cbs=[clock] + list(cbs or []))
+    learn = recipe_learner(r, data, d, flame_dir, cached=True, terms_file=d / 'loss_terms.jsonl', cbs=cbs)
     ckpt = d / 'last.pth'
     with learn.no_bar(), learn.no_logging(): fit_recipe(learn, r, resume=ckpt if ckpt.is_file() else None)
     export_model(learn, d / 'model')
-    wall = json.loads(clock.path.read_text())['seconds'] if clock.path.is_file() else 0.   # 0 epochs: none
+    clock = d / BUDGET_FILE
+    wall = json.loads(clock.read_text())['seconds'] if clock.is_file() else 0.             # 0 epochs: none
     res = dict(config=row, arch=arch, preset=name, seed=seed, epochs=r.epochs,
                samples=r.epochs * len(learn.dls.train) * r.bs, **score_run(learn.model, data, split, r.bs),
                split=split, params=sum(p.numel() for p in learn.model.parameters() if p.requires_grad),
