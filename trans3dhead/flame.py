@@ -51,7 +51,8 @@ class ParamLayout:
     def scale(self) -> slice: return slice(self.translation.stop, self.translation.stop + 1)
 
 # %% ../nbs/01a_flame.ipynb #17f0e7cc
-PARAM_LAYOUTS = {413: ParamLayout(), 160: ParamLayout(100, 50, 0), 60: ParamLayout(40, 10, 0)}
+PARAM_LAYOUTS = {413: ParamLayout(), 160: ParamLayout(100, 50, 0), 133: ParamLayout(100, 20, 3),
+                 60: ParamLayout(40, 10, 0)}
 
 def neutral_params(layout: ParamLayout = ParamLayout(), batch: int = 1, scale: float = 0.0) -> torch.Tensor:
     "Parameters [batch, layout.n] of the mean head, frontal (R = diag(1,-1,-1)), centred, scale factor `scale+1`."
