@@ -219,7 +219,7 @@ def main(model: Param("model folder from trans3dhead_train / export_model (<out>
          flame_dir: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
          flame: Param("deprecated name of --flame_dir", str) = None,
          opset: Param("ONNX opset", int) = ONNX_OPSET,
-         landmarks_only: Param("landmarks and pose only: the mesh's 68 landmarks instead of the mesh", store_true) = False):
+         landmarks_only: Param("landmarks and pose: the mesh's 68 landmarks instead of the mesh", store_true) = False):
     "Export a trained model (network + FLAME layer) to one ONNX file with a dynamic batch axis."
     with exit_on_error('trans3dhead_export'):
         run_export(model, out, renamed_flag('trans3dhead_export', 'flame_dir', flame_dir, 'flame', flame), opset,
