@@ -24,28 +24,28 @@ from .distributed import bare_model
 from .lean import FoldedFlame, MeshLandmarks
 
 # %% auto #0
-__all__ = ['ONNX_INPUT', 'ONNX_OUTPUTS', 'ONNX_LANDMARK_OUTPUTS', 'ONNX_OPSET', 'ONNX_FORMAT', 'ONNX_NAME', 'ORT_SETTINGS',
-           'ExportHead', 'onnx_metadata', 'export_onnx', 'onnx_file', 'onnx_session', 'run_onnx', 'onnx_parity',
-           'OnnxModel', 'quantize_onnx', 'run_export', 'main']
+__all__ = ['ONNX_INPUT', 'ONNX_OUTPUTS', 'ONNX_OPSET', 'ONNX_FORMAT', 'ONNX_NAME', 'ORT_SETTINGS', 'ExportHead', 'onnx_metadata',
+           'export_onnx', 'onnx_file', 'onnx_session', 'run_onnx', 'onnx_parity', 'OnnxModel', 'quantize_onnx',
+           'run_export', 'main']
 
 # %% ../nbs/17_export.ipynb #f084d890
-ONNX_INPUT, ONNX_OUTPUTS = 'image', ('landmarks', 'params', 'vertices')
-ONNX_LANDMARK_OUTPUTS = ('landmarks', 'params', 'mesh_landmarks')        # mesh=False
+ONNX_INPUT, ONNX_OUTPUTS = 'image', ('landmarks', 'params', 'mesh_landmarks', 'vertices')   # mesh=False: the first 3
 
 class ExportHead(nn.Module):
-    """What the ONNX graph computes: a Trans3DHead `model` and its FLAME layer (`lean.FoldedFlame`). images `[B,3,S,S]`
-    (ImageNet-normalised) -> landmarks `[B,68,2]` crop px, params `[B,P]`, and vertices `[B,V,3]` crop px (z · S/2) or,
-    with `mesh=False`, the mesh's 68 landmarks `[B,68,3]` crop px (`lean.MeshLandmarks`)."""
+    """What the ONNX graph computes: a Trans3DHead `model` and its FLAME layer (`lean`). images `[B,3,S,S]`
+    (ImageNet-normalised) -> landmarks `[B,68,2]` crop px, params `[B,P]`, the mesh's 68 landmarks `[B,68,3]` crop px
+    (`lean.MeshLandmarks`) and, unless `mesh=False`, the vertices `[B,V,3]` crop px (z · S/2; `lean.FoldedFlame`)."""
     def __init__(self, model: nn.Module, mesh: bool = True):
         super().__init__()
-        self.model, self.mesh = model, mesh
-        self.points = FoldedFlame(model.flame) if mesh else MeshLandmarks(model.flame)
+        self.model, self.mesh_landmarks = model, MeshLandmarks(model.flame)
+        self.mesh = FoldedFlame(model.flame) if mesh else None
 
-    def forward(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        out = self.model(images)                       # its own FLAME result is unused: the trace leaves it out
-        pts = vertices_to_crop_px(self.points(out.params), self.model.crop_size)
-        lmk = out.landmarks if out.landmarks is not None else self.model.flame.landmarks68(pts) if self.mesh else pts
-        return lmk[..., :2], out.params, pts
+    def forward(self, images: Tensor) -> tuple[Tensor, ...]:
+        out, S = self.model(images), self.model.crop_size      # out's own FLAME result is unused: the trace drops it
+        lmk3 = vertices_to_crop_px(self.mesh_landmarks(out.params), S)
+        lmk = lmk3[..., :2] if out.landmarks is None else out.landmarks
+        if self.mesh is None: return lmk, out.params, lmk3
+        return lmk, out.params, lmk3, vertices_to_crop_px(self.mesh(out.params), S)
 
 # %% ../nbs/17_export.ipynb #e097c294
 ONNX_OPSET = 17
@@ -79,7 +79,7 @@ def _trace_to_onnx(model: nn.Module, opset: int, mesh: bool) -> bytes:
         for msg in ('You are using the legacy TorchScript-based ONNX export', 'Constant folding',
                     'The feature will be removed'):
             warnings.filterwarnings('ignore', message=msg)
-        names = ONNX_OUTPUTS if mesh else ONNX_LANDMARK_OUTPUTS
+        names = ONNX_OUTPUTS if mesh else ONNX_OUTPUTS[:3]
         torch.onnx.export(ExportHead(model, mesh), (x,), buf, dynamo=False, opset_version=opset,
                           input_names=[ONNX_INPUT], output_names=list(names),
                           dynamic_axes={n: {0: 'batch'} for n in (ONNX_INPUT, *names)})
