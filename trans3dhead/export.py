@@ -183,8 +183,8 @@ class OnnxModel(nn.Module):
 # %% ../nbs/17_export.ipynb #3bcc3e63
 def quantize_onnx(path, out, images) -> Path:
     """Static int8 (QDQ) copy of the ONNX file `path` at `out`: per-channel int8 weights, uint8 activations with ranges
-    calibrated on `images` `[N,3,S,S]` (ImageNet-normalised crops); only the network's convolutions and matrix products
-    are quantised (FLAME's and the element-wise nodes stay float32); metadata kept. -> out"""
+    (minimum, maximum) calibrated on `images` `[N,3,S,S]` (ImageNet-normalised crops). Only the network's
+    convolutions and matrix products are quantised (FLAME's and the element-wise nodes stay float32); metadata kept."""
     onnx, _ = _need('onnx'), _need('onnxruntime')
     from onnxruntime.quantization import quantize_static, CalibrationDataReader, QuantFormat, QuantType  # optional
     src = onnx.load(onnx_file(path))
