@@ -63,3 +63,18 @@ def test_cli_errors(setup, tmp_path):
     assert r.returncode == 2 and 'trans3dhead_export' in r.stderr
     r = run(tmp, 'export.py', '--help')
     assert r.returncode == 0 and '--opset' in r.stdout
+
+@pytest.mark.parametrize('mesh', [True, False])
+def test_lean_export_parity(tmp_path, mesh):
+    "The lean preset on the FLAME folder found (default head) exports and matches torch; mesh=False skips the mesh."
+    import torch
+    from trans3dhead.model import preset, build_model
+    from trans3dhead.export import export_onnx, onnx_parity, onnx_session
+    torch.manual_seed(0)
+    m = build_model(preset('lean', pretrained=False, dropout=0.)).eval()
+    p = export_onnx(m, tmp_path / 'lean.onnx', mesh=mesh)
+    d = onnx_parity(m, p, torch.randn(3, 3, 128, 128))
+    assert max(d.values()) <= 1e-3, d
+    names = [o.name for o in onnx_session(p).get_outputs()]
+    assert names == ['landmarks', 'params', 'mesh_landmarks'] + ['vertices'] * mesh
+    assert p.stat().st_size < (16 if mesh else 8) * 2**20

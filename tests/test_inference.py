@@ -85,3 +85,16 @@ def test_haar_detector_if_available(setup):
     if det is None: pytest.skip('OpenCV (with Haar cascades) not installed')
     from PIL import Image
     assert det(Image.new('RGB', (64, 64))) == []          # nothing in a black image
+
+def test_onnx_default_model(setup):
+    "`runtime='onnx'` with no model runs the shipped model's ONNX export, and predict_batch the same numbers."
+    pytest.importorskip('onnxruntime')
+    from trans3dhead.inference import predict, predict_batch
+    tmp, fdir, root, mdir, entries = setup
+    img, box = root / entries[0]['img_path'], entries[0]['bbox']
+    pt, po = (predict(img, boxes=box, runtime=rt, detector=None)[0] for rt in ('torch', 'onnx'))
+    assert np.abs(pt.landmarks - po.landmarks).max() < 1e-3 and np.abs(pt.vertices - po.vertices).max() < 1e-3
+    fb = predict_batch([img, img], boxes=[box, box])                    # the landmarks-and-pose file, no mesh
+    assert fb.vertices is None and fb.landmarks.shape == (2, 68, 2)
+    assert np.abs(fb.landmarks[1] - pt.landmarks).max() < 1e-3 and np.abs(fb.euler[0] - pt.euler).max() < 1e-3
+    assert np.abs(fb.landmarks_mesh[0] - pt.landmarks_mesh).max() < 1e-3

@@ -38,3 +38,22 @@ def test_baseline_full_size(flame):
     m = build_baseline(ModelConfig(pretrained=False), flame=flame).eval()
     with torch.no_grad(): out = m(torch.randn(1, 3, 256, 256))
     assert out.heatmaps.shape == (1, 68, 64, 64) and out.params.shape == (1, 413)
+
+
+def test_lean_preset_trains_with_a_recipe(tmp_path):
+    "`preset('lean')` through the normal learner (`Recipe` -> `recipe_learner` -> `fit_recipe`): one epoch moves it."
+    from trans3dhead.data import get_flame
+    from trans3dhead.testing import make_tiny_flame, make_dad_fixture
+    from trans3dhead.recipe import Recipe, recipe_learner, fit_recipe
+    fdir = make_tiny_flame(tmp_path / 'flame')
+    root = make_dad_fixture(tmp_path / 'data', get_flame(fdir), n_train=4, n_val=2, n_test=0)
+    r = Recipe(preset='lean', backbone='mobilenet_v2', crop_size=128, d_model=64, epochs=1, bs=2, minutes=float('inf'))
+    cfg = r.model_config()
+    assert (cfg.backbone_stride, cfg.n_params, cfg.nheads, cfg.crop_size) == (16, 133, 2, 128)
+    torch.manual_seed(0)
+    learn = recipe_learner(r, root, flame_dir=fdir, workers=0)
+    before = learn.model.param_branch.head.weight.detach().clone()
+    fit_recipe(learn, r)
+    assert torch.isfinite(torch.tensor(learn.recorder.losses)).all()
+    assert not torch.equal(before, learn.model.param_branch.head.weight)
+    assert learn.model.memory(torch.zeros(1, 3, 128, 128))[0].shape == (1, 64, 64)       # 8×8 cells at stride 16

@@ -4,13 +4,13 @@
 
 # %% ../nbs/17_export.ipynb #c24678b7
 from __future__ import annotations
-import copy, functools, io, json, warnings
+import copy, functools, io, json, tempfile, warnings
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import torch
 from torch import nn, Tensor
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse, Param, store_true
 from .errors import ConfigError, CheckpointError
 from .cli import exit_on_error, renamed_flag
 from .files import atomic_write
@@ -21,55 +21,31 @@ from .data import IMAGENET_MEAN, IMAGENET_STD
 from .model import ModelOutput, Trans3DHead
 from .checkpoint import load_model
 from .distributed import bare_model
+from .lean import FoldedFlame, MeshLandmarks
 
 # %% auto #0
-__all__ = ['ONNX_INPUT', 'ONNX_OUTPUTS', 'ONNX_OPSET', 'ONNX_FORMAT', 'ONNX_NAME', 'ExportHead', 'blend_shapes_as_matmul',
-           'onnx_metadata', 'export_onnx', 'onnx_file', 'onnx_session', 'run_onnx', 'onnx_parity', 'OnnxModel',
+__all__ = ['ONNX_INPUT', 'ONNX_OUTPUTS', 'ONNX_OPSET', 'ONNX_FORMAT', 'ONNX_NAME', 'ORT_SETTINGS', 'ExportHead', 'onnx_metadata',
+           'export_onnx', 'onnx_file', 'onnx_session', 'run_onnx', 'onnx_parity', 'OnnxModel', 'quantize_onnx',
            'run_export', 'main']
 
 # %% ../nbs/17_export.ipynb #f084d890
-ONNX_INPUT, ONNX_OUTPUTS = 'image', ('landmarks', 'params', 'vertices')
+ONNX_INPUT, ONNX_OUTPUTS = 'image', ('landmarks', 'params', 'mesh_landmarks', 'vertices')   # mesh=False: the first 3
 
 class ExportHead(nn.Module):
-    """What the ONNX graph computes: a Trans3DHead `model` and its FLAME layer. images `[B,3,S,S]`
-    (ImageNet-normalised) -> landmarks `[B,68,2]` crop px, params `[B,P]`, vertices `[B,V,3]` crop px (z · S/2)."""
-    def __init__(self, model: nn.Module):
+    """What the ONNX graph computes: a Trans3DHead `model` and its FLAME layer (`lean`). images `[B,3,S,S]`
+    (ImageNet-normalised) -> landmarks `[B,68,2]` crop px, params `[B,P]`, the mesh's 68 landmarks `[B,68,3]` crop px
+    (`lean.MeshLandmarks`) and, unless `mesh=False`, the vertices `[B,V,3]` crop px (z · S/2; `lean.FoldedFlame`)."""
+    def __init__(self, model: nn.Module, mesh: bool = True):
         super().__init__()
-        self.model = model
+        self.model, self.mesh_landmarks = model, MeshLandmarks(model.flame)
+        self.mesh = FoldedFlame(model.flame) if mesh else None
 
-    def forward(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        out = self.model(images)
-        verts = vertices_to_crop_px(out.flame.posed, self.model.crop_size)
-        lmk = out.landmarks if out.landmarks is not None else self.model.flame.landmarks68(verts)[..., :2]
-        return lmk, out.params, verts
-
-# %% ../nbs/17_export.ipynb #c65b1ea5
-def blend_shapes_as_matmul(proto):
-    "Each `Einsum('bl,mkl->bmk', x, C)`, C a constant `[M,K,L]` -> `Reshape(x @ W, [-1,M,K])`, W `[L,M·K]`; in place."
-    from onnx import helper, numpy_helper   # optional: the [onnx] extra (training and torch prediction need no onnx)
-    g = proto.graph
-    consts = {n.output[0]: n for n in g.node if n.op_type == 'Constant'}
-    nodes, replaced = [], set()
-    for n in g.node:
-        eq = next((a.s for a in n.attribute if a.name == 'equation'), None)
-        if n.op_type != 'Einsum' or eq != b'bl,mkl->bmk' or n.input[1] not in consts:
-            nodes.append(n)
-            continue
-        c = numpy_helper.to_array(consts[n.input[1]].attribute[0].t)
-        M, K, L = c.shape
-        w, shape, prod = (f'{n.output[0]}_{s}' for s in ('W', 'shape', 'matmul'))
-        nodes += [helper.make_node('Constant', [], [w], value=numpy_helper.from_array(
-                      np.ascontiguousarray(c.reshape(M * K, L).T), w)),
-                  helper.make_node('Constant', [], [shape], value=numpy_helper.from_array(
-                      np.array([-1, M, K], np.int64), shape)),
-                  helper.make_node('MatMul', [n.input[0], w], [prod], name=f'{n.name}_matmul'),
-                  helper.make_node('Reshape', [prod, shape], [n.output[0]], name=f'{n.name}_reshape')]
-        replaced.add(n.input[1])
-    used = {i for n in nodes for i in n.input}
-    nodes = [n for n in nodes if not (n.op_type == 'Constant' and n.output[0] in replaced and n.output[0] not in used)]
-    del g.node[:]
-    g.node.extend(nodes)
-    return proto
+    def forward(self, images: Tensor) -> tuple[Tensor, ...]:
+        out, S = self.model(images), self.model.crop_size      # out's own FLAME result is unused: the trace drops it
+        lmk3 = vertices_to_crop_px(self.mesh_landmarks(out.params), S)
+        lmk = lmk3[..., :2] if out.landmarks is None else out.landmarks
+        if self.mesh is None: return lmk, out.params, lmk3
+        return lmk, out.params, lmk3, vertices_to_crop_px(self.mesh(out.params), S)
 
 # %% ../nbs/17_export.ipynb #e097c294
 ONNX_OPSET = 17
@@ -85,17 +61,17 @@ def _need(module: str):
                                           f"`pip install 'trans3dhead[onnx]'`") from None
 
 # %% ../nbs/17_export.ipynb #876ff638
-def onnx_metadata(model: nn.Module) -> dict:
-    "String metadata of the .onnx file: format, crop size, P, V, the input normalisation and the model config."
+def onnx_metadata(model: nn.Module, mesh: bool = True) -> dict:
+    "String metadata of the .onnx file: format, crop size, P, V, mesh or not, the input normalisation and the config."
     cfg = getattr(model, 'cfg', None)
     return dict(format=ONNX_FORMAT, version='1', input='image [B,3,S,S] RGB crop, (pixel/255 - mean) / std',
                 crop_size=str(model.crop_size), n_params=str(model.flame.layout.n),
-                flame_n_vertices=str(model.flame.n_vertices), input_mean=json.dumps(IMAGENET_MEAN),
+                flame_n_vertices=str(model.flame.n_vertices), mesh=str(int(mesh)), input_mean=json.dumps(IMAGENET_MEAN),
                 input_std=json.dumps(IMAGENET_STD), config=json.dumps(None if cfg is None else asdict(cfg)))
 
 # %% ../nbs/17_export.ipynb #66b703de
-def _trace_to_onnx(model: nn.Module, opset: int) -> bytes:
-    "The ONNX protobuf (bytes) of `ExportHead(model)`, traced on CPU at batch 2 with a dynamic batch axis."
+def _trace_to_onnx(model: nn.Module, opset: int, mesh: bool) -> bytes:
+    "The ONNX protobuf (bytes) of `ExportHead(model, mesh)`, traced on CPU at batch 2 with a dynamic batch axis."
     x = torch.zeros(2, 3, model.crop_size, model.crop_size)
     buf = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
@@ -103,15 +79,17 @@ def _trace_to_onnx(model: nn.Module, opset: int) -> bytes:
         for msg in ('You are using the legacy TorchScript-based ONNX export', 'Constant folding',
                     'The feature will be removed'):
             warnings.filterwarnings('ignore', message=msg)
-        torch.onnx.export(ExportHead(model), (x,), buf, dynamo=False, opset_version=opset, input_names=[ONNX_INPUT],
-                          output_names=list(ONNX_OUTPUTS),
-                          dynamic_axes={n: {0: 'batch'} for n in (ONNX_INPUT, *ONNX_OUTPUTS)})
+        names = ONNX_OUTPUTS if mesh else ONNX_OUTPUTS[:3]
+        torch.onnx.export(ExportHead(model, mesh), (x,), buf, dynamo=False, opset_version=opset,
+                          input_names=[ONNX_INPUT], output_names=list(names),
+                          dynamic_axes={n: {0: 'batch'} for n in (ONNX_INPUT, *names)})
     return buf.getvalue()
 
 # %% ../nbs/17_export.ipynb #fe3219ae
-def export_onnx(model, path, flame_dir=None, opset: int = ONNX_OPSET) -> Path:
+def export_onnx(model, path, flame_dir=None, opset: int = ONNX_OPSET, mesh: bool = True) -> Path:
     """Write `model` (a Trans3DHead, or a model folder from `export_model`, loaded with `flame_dir`) to `path` as ONNX
-    with metadata (`onnx_metadata`), atomically. The model itself is not changed. -> path"""
+    with metadata (`onnx_metadata`), atomically; `mesh=False`: the mesh's 68 landmarks instead of the mesh. The model
+    itself is not changed. -> path"""
     onnx = _need('onnx')
     m = load_model(model, flame_dir=flame_dir) if isinstance(model, (str, Path)) else bare_model(model)
     if not isinstance(m, Trans3DHead):
@@ -119,17 +97,21 @@ def export_onnx(model, path, flame_dir=None, opset: int = ONNX_OPSET) -> Path:
                           f"baseline pools to a size read from a traced shape, which the TorchScript-based exporter "
                           f"cannot convert")
     m = copy.deepcopy(m).float().cpu().eval()
-    proto = blend_shapes_as_matmul(onnx.load_from_string(_trace_to_onnx(m, opset)))
-    onnx.helper.set_model_props(proto, onnx_metadata(m))
+    proto = onnx.load_from_string(_trace_to_onnx(m, opset, mesh))
+    onnx.helper.set_model_props(proto, onnx_metadata(m, mesh))
     onnx.checker.check_model(proto)
     return atomic_write(path, lambda f: f.write(proto.SerializeToString()))
 
 # %% ../nbs/17_export.ipynb #a853b181
+ORT_SETTINGS = dict(graph_optimization_level='ORT_ENABLE_ALL', allow_spinning='1')   # measured: 19_speed
+
 @functools.lru_cache(maxsize=8)
 def _session(path: str, stamp: tuple, threads: int):
     ort = _need('onnxruntime')
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ORT_SETTINGS['graph_optimization_level'])
+    so.add_session_config_entry('session.intra_op.allow_spinning', ORT_SETTINGS['allow_spinning'])
     try: sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
     except Exception as e: raise CheckpointError(f"{path}: not a readable ONNX model ({str(e)[:300]})") from None
     fmt = sess.get_modelmeta().custom_metadata_map.get('format')
@@ -156,18 +138,21 @@ def onnx_session(path, threads: int = 0):
 
 # %% ../nbs/17_export.ipynb #a1d1fc62
 def run_onnx(session, images) -> dict:
-    "images `[B,3,S,S]` (tensor or array, ImageNet-normalised) -> {landmarks, params, vertices} float32 tensors (CPU)."
+    """images `[B,3,S,S]` (tensor or array, ImageNet-normalised) -> the file's outputs {landmarks, params, vertices or
+    mesh_landmarks} as float32 tensors (CPU), in one session call."""
     x = images.detach().float().cpu().numpy() if isinstance(images, Tensor) else np.asarray(images, np.float32)
-    return {k: torch.from_numpy(v) for k, v in zip(ONNX_OUTPUTS, session.run(list(ONNX_OUTPUTS), {ONNX_INPUT: x}))}
+    names = [o.name for o in session.get_outputs()]
+    return {k: torch.from_numpy(v) for k, v in zip(names, session.run(names, {ONNX_INPUT: x}))}
 
 # %% ../nbs/17_export.ipynb #38db7c2b
 @torch.no_grad()
 def onnx_parity(model: nn.Module, path, images: Tensor) -> dict:
-    "max |ONNX Runtime − torch| of each output over `images` `[B,3,S,S]`: {landmarks: px, params, vertices: px}."
-    m = bare_model(model).eval()
-    ref = ExportHead(m)(images.to(m.flame.lmk_bary.device))
-    got = run_onnx(onnx_session(path), images)
-    return {k: float((got[k] - r.float().cpu()).abs().max()) for k, r in zip(ONNX_OUTPUTS, ref)}
+    """max |ONNX Runtime − torch| of each output over `images` `[B,3,S,S]`: {landmarks: px, params, vertices or
+    mesh_landmarks: px}."""
+    m, sess = bare_model(model).eval(), onnx_session(path)
+    got = run_onnx(sess, images)
+    ref = ExportHead(m, mesh='vertices' in got)(images.to(m.flame.lmk_bary.device))
+    return {k: float((got[k] - r.float().cpu()).abs().max()) for k, r in zip(got, ref)}
 
 # %% ../nbs/17_export.ipynb #4991c2a2
 class OnnxModel(nn.Module):
@@ -179,6 +164,9 @@ class OnnxModel(nn.Module):
         self.session = onnx_session(self.path, threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.crop_size = int(meta['crop_size'])
+        if meta.get('mesh') == '0':
+            raise CheckpointError(f"{self.path}: exported with mesh=False (landmarks and pose only); predict needs the "
+                                  f"mesh: export it again without --landmarks_only, or use inference.predict_batch")
         self.flame = FlameLayer(flame_dir, PARAM_LAYOUTS[int(meta['n_params'])], self.crop_size)
         if self.flame.n_vertices != int(meta['flame_n_vertices']):
             raise CheckpointError(f"{self.path}: exported with a FLAME model of {meta['flame_n_vertices']} vertices, "
@@ -192,14 +180,36 @@ class OnnxModel(nn.Module):
                          posed=crop_px_to_posed(o['vertices'], self.crop_size), projected=o['vertices'][..., :2])
         return ModelOutput(params=o['params'], flame=fl, landmarks=o['landmarks'])
 
+# %% ../nbs/17_export.ipynb #3bcc3e63
+def quantize_onnx(path, out, images) -> Path:
+    """Static int8 (QDQ) copy of the ONNX file `path` at `out`: per-channel int8 weights, uint8 activations with ranges
+    (minimum, maximum) calibrated on `images` `[N,3,S,S]` (ImageNet-normalised crops). Only the network's
+    convolutions and matrix products are quantised (FLAME's and the element-wise nodes stay float32); metadata kept."""
+    onnx, _ = _need('onnx'), _need('onnxruntime')
+    from onnxruntime.quantization import quantize_static, CalibrationDataReader, QuantFormat, QuantType  # optional
+    src = onnx.load(onnx_file(path))
+    x = images.detach().float().cpu().numpy() if isinstance(images, Tensor) else np.asarray(images, np.float32)
+    class Crops(CalibrationDataReader):
+        def __init__(self): self.batches = iter(np.array_split(x, max(1, len(x) // 8)))
+        def get_next(self): return next(({ONNX_INPUT: b} for b in self.batches), None)
+    with tempfile.TemporaryDirectory() as d:
+        quantize_static(str(onnx_file(path)), f'{d}/int8.onnx', Crops(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+                        op_types_to_quantize=['Conv', 'MatMul', 'Gemm'],
+                        nodes_to_exclude=[n.name for n in src.graph.node if not n.name.startswith('/model/')])
+        proto = onnx.load(f'{d}/int8.onnx')
+    meta = {p.key: p.value for p in src.metadata_props}
+    onnx.helper.set_model_props(proto, {**meta, 'int8': f'static, QDQ, calibrated on {len(x)} crops'})
+    return atomic_write(out, lambda f: f.write(proto.SerializeToString()))
+
 # %% ../nbs/17_export.ipynb #4f80df9d
-def run_export(model, out, flame_dir=None, opset: int = ONNX_OPSET) -> dict:
+def run_export(model, out, flame_dir=None, opset: int = ONNX_OPSET, mesh: bool = True) -> dict:
     "The console script's work: export model folder `model` to `out` and return `onnx_parity` on a random batch of 2."
     m = load_model(model, flame_dir=flame_dir)
-    p = export_onnx(m, out, opset=opset)
+    p = export_onnx(m, out, opset=opset, mesh=mesh)
     d = onnx_parity(m, p, torch.randn(2, 3, m.crop_size, m.crop_size, generator=torch.Generator().manual_seed(0)))
     print(f"wrote {p} ({p.stat().st_size / 2**20:.1f} MiB, opset {opset}); ONNX Runtime vs torch on a random batch "
-          f"of 2: landmarks {d['landmarks']:.1e} px, vertices {d['vertices']:.1e} px, params {d['params']:.1e}")
+          f"of 2: " + ', '.join(f"{k} {v:.1e}{'' if k == 'params' else ' px'}" for k, v in d.items()))
     return d
 
 # %% ../nbs/17_export.ipynb #ae5c509e
@@ -208,7 +218,9 @@ def main(model: Param("model folder from trans3dhead_train / export_model (<out>
          out: Param("the .onnx file to write; <model>/model.onnx is where predict --runtime onnx looks", str),
          flame_dir: Param("FLAME folder the model was trained with (default: the usual search)", str) = None,
          flame: Param("deprecated name of --flame_dir", str) = None,
-         opset: Param("ONNX opset", int) = ONNX_OPSET):
+         opset: Param("ONNX opset", int) = ONNX_OPSET,
+         landmarks_only: Param("landmarks and pose: the mesh's 68 landmarks instead of the mesh", store_true) = False):
     "Export a trained model (network + FLAME layer) to one ONNX file with a dynamic batch axis."
     with exit_on_error('trans3dhead_export'):
-        run_export(model, out, renamed_flag('trans3dhead_export', 'flame_dir', flame_dir, 'flame', flame), opset)
+        run_export(model, out, renamed_flag('trans3dhead_export', 'flame_dir', flame_dir, 'flame', flame), opset,
+                   not landmarks_only)

@@ -19,24 +19,27 @@ from .cli import exit_on_error, renamed_flag
 from .data import load_image, crop_image, normalize_image, crop_box, EVAL_MARGIN
 from .spaces import crop_transform, crop_to_orig, CROP_SIZE
 from .spaces import posed_to_image
+from .flame import PARAM_LAYOUTS
+from .rotation import rot6d_to_matrix, matrix_to_euler
 from fastai.torch_core import default_device, to_np
 from .checkpoint import load_model
 from .distributed import bare_model
 from .files import atomic_write_text
 from .detect import auto_detector
-from .pretrained import load_pretrained
+from .default_head import default_head_dir
+from .pretrained import load_pretrained, default_onnx
 from .video import (PoseSmoother, is_video, lost_reason, track_box, video_fps, video_frames,
                                write_video)
 
 # %% auto #0
 __all__ = ['CSV_COLUMNS', 'head_crop', 'crop_input', 'to_image_space', 'whole_image_box', 'head_boxes', 'Source', 'image_files',
-           'gather_sources', 'FacePrediction', 'Predictions', 'outputs_to_faces', 'predict', 'draw_prediction',
-           'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions', 'track_video', 'VideoPrediction',
-           'predict_video', 'frame_record', 'csv_text', 'annotate_frame', 'save_video_predictions', 'parse_box',
-           'run_predict', 'run_predict_video', 'main']
+           'gather_sources', 'FacePrediction', 'Predictions', 'outputs_to_faces', 'predict', 'FaceBatch',
+           'predict_batch', 'draw_prediction', 'obj_text', 'write_obj', 'read_obj', 'face_record', 'save_predictions',
+           'track_video', 'VideoPrediction', 'predict_video', 'frame_record', 'csv_text', 'annotate_frame',
+           'save_video_predictions', 'parse_box', 'run_predict', 'run_predict_video', 'main']
 
 # %% ../nbs/15_inference.ipynb #b7e1c0a2
-from .export import OnnxModel
+from .export import OnnxModel, onnx_file, onnx_session, run_onnx
 
 # %% ../nbs/15_inference.ipynb #bae956ba
 def head_crop(box, image_size, crop_size: int = CROP_SIZE, margin: float = EVAL_MARGIN) -> tuple:
@@ -181,6 +184,7 @@ def outputs_to_faces(out, crops: list, meta: list, flame, crop_size: int = CROP_
 def _as_model(model_or_path, flame_dir=None, device=None, runtime: str = 'torch') -> nn.Module:
     if runtime not in ('torch', 'onnx'): raise ConfigError(f"runtime={runtime!r}: use 'torch' or 'onnx'")
     if runtime == 'onnx':
+        if model_or_path is None: return OnnxModel(default_onnx(), flame_dir or default_head_dir())
         if isinstance(model_or_path, (str, Path)): return OnnxModel(model_or_path, flame_dir)
         raise ConfigError("runtime='onnx' needs the path of an .onnx file or of a model folder holding model.onnx "
                           "(write it with export_onnx / trans3dhead_export MODEL_DIR MODEL_DIR/model.onnx)")
@@ -212,7 +216,8 @@ def predict(inputs, model=None, boxes=None, bs: int = 8, detector='auto', flame_
     (x, y, w, h) for a single image, one per image (each None, `[4]` or `[K,4]`), or a dict {source name: box}.
     `detector`: 'auto' (`detect.auto_detector`: MTCNN, dlib HOG or OpenCV Haar, the first installed), None, or a
     function image -> boxes.
-    `runtime`: 'torch', or 'onnx' (`model`: an .onnx file or a model folder holding model.onnx, run by ONNX Runtime).
+    `runtime`: 'torch', or 'onnx' (`model`: an .onnx file, a model folder holding model.onnx, or None: the shipped
+    model's, `pretrained.default_onnx`; run by ONNX Runtime).
     Unreadable inputs are listed in `.failed` and skipped."""
     m = _as_model(model, flame_dir, device, runtime)
     dev = m.flame.lmk_bary.device
@@ -238,6 +243,62 @@ def predict(inputs, model=None, boxes=None, bs: int = 8, detector='auto', flame_
         if len(pending) >= bs: flush()
     flush()
     return result
+
+# %% ../nbs/15_inference.ipynb #1f35cc54
+@dataclass
+class FaceBatch:
+    "K heads' predictions as stacked arrays, original-image px (each field's shape and space is in its comment)."
+    sources: list                        # [K] the input each head came from
+    boxes: np.ndarray                    # [K, 4] head boxes (x, y, w, h)
+    landmarks: np.ndarray                # [K, 68, 2] the landmark branch's (only-3DMM: the mesh's)
+    landmarks_mesh: np.ndarray           # [K, 68, 2] FLAME's 68 landmarks of the predicted head
+    rotation: np.ndarray                 # [K, 3, 3] head rotation, camera space
+    euler: np.ndarray                    # [K, 3] yaw, pitch, roll, degrees
+    params: np.ndarray                   # [K, P] 3DMM parameters
+    vertices: np.ndarray | None = None   # [K, V, 3] image space (x, y px; z same scale), with mesh=True
+    failed: dict = field(default_factory=dict)
+    def __len__(self): return len(self.sources)
+
+# %% ../nbs/15_inference.ipynb #b6f12a3e
+def _face_batch(outs: list, heads: list, n_params: int, failed: dict) -> FaceBatch:
+    "Session outputs of the batches and the heads `(source, box, crop)` -> `FaceBatch` (original px)."
+    if not heads:
+        return FaceBatch([], *(np.zeros((0, *s)) for s in ((4,), (68, 2), (68, 2), (3, 3), (3,), (n_params,))),
+                         failed=failed)
+    o = {k: torch.cat([d[k] for d in outs]).double() for k in outs[0]}
+    crops = torch.as_tensor(np.stack([h[2] for h in heads]))                       # [K, 3]
+    R = rot6d_to_matrix(o['params'][:, PARAM_LAYOUTS[n_params].rotation])
+    verts = to_np(crop_to_orig(o['vertices'], crops)) if 'vertices' in o else None
+    return FaceBatch([h[0] for h in heads], np.stack([h[1] for h in heads]), to_np(crop_to_orig(o['landmarks'], crops)),
+                     to_np(crop_to_orig(o['mesh_landmarks'], crops)[..., :2]), to_np(R), to_np(matrix_to_euler(R)),
+                     to_np(o['params']), verts, failed)
+
+# %% ../nbs/15_inference.ipynb #310f7b66
+def predict_batch(inputs, model=None, boxes=None, mesh: bool = False, bs: int = 64, detector='auto',
+                  threads: int = 0) -> FaceBatch:
+    """Every head in `inputs` (and `boxes`, `detector`: as `predict`) through ONNX Runtime, one session call per `bs`
+    crops -> `FaceBatch`. `model`: an exported .onnx file or None (the shipped model's, `mesh` or not); `threads`: ONNX
+    Runtime's intra-op threads (0: its default)."""
+    path = default_onnx(mesh) if model is None else onnx_file(model)
+    sess = onnx_session(path, threads)
+    meta = sess.get_modelmeta().custom_metadata_map
+    if mesh and meta.get('mesh') == '0': raise ConfigError(f"{path}: exported without the mesh (mesh=False); "
+                                                           "export the model again with the mesh, or ask mesh=False")
+    S, det = int(meta['crop_size']), auto_detector() if detector == 'auto' else detector
+    srcs, heads, outs, failed, pending = gather_sources(inputs), [], [], {}, []
+    for i, s in enumerate(srcs):
+        try:
+            img = s.load()
+            for box in head_boxes(img, _box_for(boxes, i, len(srcs), s.name), det):
+                crop, cut = head_crop(box, img.size, S)
+                pending.append(crop_input(img, crop, S, cut))
+                heads.append((s.name, np.asarray(box, dtype=np.float64), crop))
+        except DataError as e: failed[s.name] = str(e)
+        while len(pending) >= bs or (pending and i == len(srcs) - 1):
+            outs.append(run_onnx(sess, torch.stack(pending[:bs])))
+            del pending[:bs]
+    fb = _face_batch(outs, heads, int(meta['n_params']), failed)
+    return fb if mesh or fb.vertices is None else replace(fb, vertices=None)
 
 # %% ../nbs/15_inference.ipynb #0a76dbcf
 def draw_prediction(img, faces, ax=None, landmarks: bool = True, mesh: bool = True, axes: bool = True,

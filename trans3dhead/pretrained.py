@@ -4,16 +4,19 @@
 
 # %% ../nbs/15c_pretrained.ipynb #79cc1eca
 from __future__ import annotations
-import importlib.resources, json
+import functools, hashlib, importlib.resources, json
 from pathlib import Path
 from torch import nn
 from .errors import CheckpointError
 from .checkpoint import load_model
 from .default_head import default_head_dir
+from .export import ONNX_NAME, export_onnx
+from .files import cache_root
+from . import __version__
 from fastai.torch_core import default_device
 
 # %% auto #0
-__all__ = ['PRETRAINED_DIR', 'model_card', 'load_pretrained']
+__all__ = ['PRETRAINED_DIR', 'ONNX_MODEL_DIR', 'LANDMARKS_ONNX_NAME', 'model_card', 'load_pretrained', 'default_onnx']
 
 # %% ../nbs/15c_pretrained.ipynb #c5f433cc
 PRETRAINED_DIR = Path(str(importlib.resources.files('trans3dhead'))) / 'assets' / 'pretrained'
@@ -31,3 +34,19 @@ def load_pretrained(device=None, flame_dir=None) -> nn.Module:
     model_card()                                      # a clear error when the folder is incomplete
     return load_model(PRETRAINED_DIR, flame_dir=flame_dir or default_head_dir(), device=device or default_device())
 
+
+# %% ../nbs/15c_pretrained.ipynb #83653bd9
+ONNX_MODEL_DIR = PRETRAINED_DIR          # the model predict(runtime='onnx') runs when none is given
+LANDMARKS_ONNX_NAME = 'landmarks.onnx'   # its export with mesh=False: landmarks and pose only
+
+@functools.lru_cache(maxsize=4)
+def default_onnx(mesh: bool = True) -> Path:
+    """The ONNX file of the shipped model `ONNX_MODEL_DIR` (`mesh=False`: landmarks and pose only): shipped in the
+    folder, or exported on first use (FLAME: the embedded default head) into `cache_root()/onnx/<key>/`. -> path"""
+    name = ONNX_NAME if mesh else LANDMARKS_ONNX_NAME
+    if (ONNX_MODEL_DIR / name).is_file(): return ONNX_MODEL_DIR / name
+    model_card(ONNX_MODEL_DIR)                       # a clear error when the folder is incomplete
+    key = hashlib.sha256((ONNX_MODEL_DIR / 'weights.pth').read_bytes() + __version__.encode()).hexdigest()[:16]
+    f = cache_root() / 'onnx' / key / name
+    if not f.is_file(): export_onnx(load_model(ONNX_MODEL_DIR, flame_dir=default_head_dir()), f, mesh=mesh)
+    return f
