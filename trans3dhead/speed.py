@@ -8,6 +8,8 @@ __all__ = ['speed_table']
 # %% ../nbs/19_speed.ipynb #c8a80743
 def _num(v, fmt: str) -> str: return '—' if v is None else format(v, fmt)
 
+
+# %% ../nbs/19_speed.ipynb #7ee9ff04
 def speed_table(results: dict) -> str:
     "The markdown table of a `bench_speed.py` results dict: latency, throughput and how idle the machine was per row."
     lines = ['| model | setting | input | b1 ms, 1 thr | b1 ms, 2 thr | b32 img/s, 1 thr | b32 img/s, 2 thr | '

@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # idle threads sleep: CPU time is work done, not spinning
 import torch  # noqa: E402
 from trans3dhead.errors import Trans3DHeadError  # noqa: E402,F401  (before fastai: its warnings filter)
 from fastai.callback.core import Callback  # noqa: E402
@@ -66,6 +67,10 @@ RECIPES_TRIED = {
     'crop-128': ("128² crops (a 4×4 memory, which the study's Table 1 asks for) instead of 96²", 'queries-133',
                  replace(MAIN, nheads=None), ()),
     'main': ("4 attention heads (head dim 16) instead of 8: the main job, RECIPES['main']", 'crop-128', MAIN, ()),
+    'lean': ("the `lean` preset (MobileNetV2 cut at stride 16: an 8×8 memory at 128², 2 heads): 19_speed's fast model",
+             'main', replace(MAIN, preset='lean', nheads=None), ()),
+    'mobile': ("the `mobile` preset (the shipped model's: 192², d_model 128, 413 parameter queries)", 'main',
+               replace(MAIN, preset='mobile', crop_size=192, d_model=128, dropout=0.1, nheads=None, n_params=None), ()),
     'crop-160': ("160² crops (a 5×5 memory)", 'main', replace(MAIN, crop_size=160), ()),
     'crop-96': ("96² crops (a 3×3 memory)", 'main', replace(MAIN, crop_size=96), ()),
     'lr-3e-3': ("one-cycle peak lr 3e-3 instead of 1e-3", 'main', replace(MAIN, lr=3e-3), ()),
@@ -76,8 +81,8 @@ RECIPES_TRIED = {
     'fresh': ("12,000 rendered images (each seen about once) instead of 1,200", 'main', replace(MAIN, n_train=12_000),
               ()),
 }
-ORDER = ('main', 'before', 'imagenet', 'queries-133', 'crop-128', 'crop-96', 'crop-160', 'lr-3e-3', 'pose-first',
-         'freeze', 'bs-32', 'fresh')
+ORDER = ('main', 'before', 'lean', 'mobile', 'imagenet', 'queries-133', 'crop-128', 'crop-96', 'crop-160', 'lr-3e-3',
+         'pose-first', 'freeze', 'bs-32', 'fresh')
 PLANS = {   # (recipe, budget) in the order they run
     'default': [(r, 10) for r in ORDER] + [(r, b) for b in (30, 60) for r in ('main', 'before')]
                + [(r, b) for b in (30, 60) for r in ORDER[2:]],
