@@ -60,8 +60,8 @@ RECIPES = {
                     n_val=8, n_test=8, epochs=2, minutes=0.4),
     'paper': Recipe(backbone='resnet50', pretrained=True, crop_size=256, d_model=256, dropout=0.1, n_train=20000,
                     n_val=2000, n_test=2000, epochs=360, bs=32, lr=1e-4, schedule='paper', minutes=float('inf')),
-    'shipped': Recipe(preset='mobile', backbone='mobilenet_v2', pretrained=True, crop_size=192, d_model=128,
-                      dropout=0.1, n_train=4000, n_val=200, n_test=200, epochs=10_000, bs=32, minutes=40.),
+    'shipped': Recipe(preset='lean', backbone='mobilenet_v2', pretrained=True, crop_size=128, n_train=4000, n_val=200,
+                      n_test=200, epochs=10_000, minutes=30., clock='cpu'),
 }
 
 # %% ../nbs/14e_recipe.ipynb #6fa90a87

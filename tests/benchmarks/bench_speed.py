@@ -5,8 +5,8 @@ Two steps; the second is the timing and wants an idle machine (other jobs paused
   python tests/benchmarks/bench_speed.py [--work DIR] [--out nbs/benchmarks/speed.json] [--reps 60] [--batch 32]
 
 Rows, each at 1 and 2 threads, batch 1 (latency, median of --reps calls after warm-up) and batch --batch (images/s):
-  ours, for the `mobile` preset (the shipped pretrained model) and the `lean` preset (random weights until a trained one
-  ships): eager torch (with the FLAME layer), ONNX Runtime with the mesh, ONNX Runtime landmarks-and-pose only
+  ours, for the `mobile` and `lean` presets (the shipped pretrained model for its preset, random weights for the other:
+  weights do not change the timing): eager torch (with the FLAME layer), ONNX Runtime with the mesh, ONNX Runtime landmarks-and-pose only
   (`export_onnx(mesh=False)`), and that file as static int8 (`export.quantize_onnx`, calibrated on SynthHeads crops);
   the paper's preset eager at batch 1;
   a 3DDFA-V2-sized reference: a MobileNetV1 (width 1.0 and 0.5) at 120² regressing 62 parameters, random weights,
@@ -33,7 +33,7 @@ PEERS = {'dlib': ('TRANS3DHEAD_PEERS_VENV', '/work/venv-peers', "dlib 68-point s
 SWEEP = (('lean', {}), ('2 heads -> 1', dict(nheads=1)), ('2 heads -> 4', dict(nheads=4)),
          ('133 queries -> 60', dict(n_params=60)), ('2 decoder layers -> 1', dict(dec_layers=1)),
          ('stride 16 -> 32 (4×4 memory)', dict(backbone_stride=32)), ('crop 128 -> 96 (6×6 memory)', dict(crop_size=96)),
-         ('MobileNetV2 ×0.5 (random init)', 'w05'))
+         ('MobileNetV2 ×0.5 (random init)', 'w05'), ("the main job's model (RECIPES['main'], 4×4 memory)", 'main'))
 LEVELS = ('ORT_DISABLE_ALL', 'ORT_ENABLE_BASIC', 'ORT_ENABLE_EXTENDED', 'ORT_ENABLE_ALL')
 
 
@@ -118,15 +118,33 @@ def mobilenet_v1(width: float, n_out: int = 62):
 
 
 def lean_variant(over, flame_dir=None):
-    "An untrained lean model with preset overrides, or ('w05') with MobileNetV2 ×0.5 cut at stride 16."
+    """An untrained lean model with preset overrides, or ('w05') with MobileNetV2 ×0.5 cut at stride 16, or ('main')
+    the main job's model."""
     import torch, torchvision
+    from dataclasses import replace
     from trans3dhead.model import preset, build_model, Backbone
+    from trans3dhead.recipe import RECIPES
     torch.manual_seed(0)
+    if over == 'main':
+        return build_model(replace(RECIPES['main'].model_config(), pretrained=False), flame_dir=flame_dir).eval()
     if over != 'w05': return build_model(preset('lean', pretrained=False, **over), flame_dir=flame_dir).eval()
     m = build_model(preset('lean', pretrained=False), flame_dir=flame_dir).eval()
     body = torchvision.models.mobilenet_v2(width_mult=0.5).features[:14]
     m.backbone = Backbone(body, body[-1].out_channels, 64).eval()
     return m
+
+
+def our_models(flame_dir):
+    "[(preset, model)] for `mobile` and `lean`: the shipped pretrained model for its own preset, random weights else."
+    import torch
+    from trans3dhead.model import preset, build_model
+    from trans3dhead.pretrained import load_pretrained, model_card
+    shipped = model_card()['preset']
+    def make(name):
+        if name == shipped: return load_pretrained('cpu')
+        torch.manual_seed(0)
+        return build_model(preset(name, pretrained=False), flame_dir=flame_dir).eval()
+    return [(n, make(n)) for n in ('mobile', 'lean')]
 
 
 class LbsHead:
@@ -168,20 +186,22 @@ def prepare(work: Path, n_synth: int):
     import numpy as np, torch
     from trans3dhead.synth import generate_synthheads
     from trans3dhead.data import find_split_json
-    from trans3dhead.pretrained import load_pretrained
+    from trans3dhead.pretrained import model_card
     from trans3dhead.default_head import default_head_dir
     from trans3dhead.export import export_onnx, quantize_onnx
     work.mkdir(parents=True, exist_ok=True)
     root = generate_synthheads(work / 'synthheads', 0, n_synth, 0, seed=0, flame_dir=default_head_dir(), progress=False)
     item = json.loads(find_split_json(root, 'val').read_text())[0]
     meta = dict(peer_image=str(root / item['img_path']), peer_box=item['bbox'], models={})
-    for name, model in (('mobile', load_pretrained('cpu')), ('lean', lean_variant({}, default_head_dir()))):
+    models = our_models(default_head_dir())
+    shipped = model_card()['preset']
+    for name, model in models:
         data = crops_of(root, model, n_synth)
         np.savez(work / f'{name}_crops.npz', **data)
         for mesh in (True, False): export_onnx(model, work / f'{name}_{"mesh" if mesh else "lmk"}.onnx', mesh=mesh)
         quantize_onnx(work / f'{name}_lmk.onnx', work / f'{name}_int8.onnx', data['image'])
-        meta['models'][name] = dict(crop_size=model.crop_size, trained=name == 'mobile')
-    trace(LbsHead(load_pretrained('cpu')), 192, work / 'mobile_lbs.onnx')
+        meta['models'][name] = dict(crop_size=model.crop_size, trained=name == shipped)
+    trace(LbsHead(dict(models)['mobile']), 192, work / 'mobile_lbs.onnx')
     for i, (label, over) in enumerate(SWEEP):
         m = lean_variant(over, default_head_dir())
         export_onnx(m, work / f'sweep_{i}.onnx', mesh=False)
@@ -237,7 +257,6 @@ def our_rows(work, meta, reps, batch):
     """ONNX Runtime rows (ours: mesh, landmarks, int8; the 3DDFA-V2-sized reference), then eager torch rows (mobile, lean,
     the paper's at batch 1): torch's OpenMP threads keep spinning for a while after a call, so they come last."""
     import torch
-    from trans3dhead.pretrained import load_pretrained
     from trans3dhead.model import preset, build_model
     from trans3dhead.default_head import default_head_dir
     rows, files = [], [(f'{n}/{k}', label, n, work / f'{n}_{k}.onnx', meta['models'][n]['crop_size'])
@@ -251,7 +270,7 @@ def our_rows(work, meta, reps, batch):
         rows.append(time_row(dict(key=key, name=label, setting=setting),
                              lambda t, x, s=sessions: ort_call(s[t], x), S, reps, batch, max(3, reps // 10)))
         del sessions
-    for name, model in (('mobile', load_pretrained('cpu')), ('lean', lean_variant({}, default_head_dir()))):
+    for name, model in our_models(default_head_dir()):
         rows.append(time_row(dict(key=f'{name}/eager', name='eager torch (with FLAME)', setting=name),
                              eager_call(model), meta['models'][name]['crop_size'], max(5, reps // 4), batch, 3))
     torch.manual_seed(0)

@@ -17,6 +17,7 @@ import argparse, json, os, platform, shutil, time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # idle threads sleep: the CPU clock counts work, not spinning
 import torch
 from trans3dhead.checkpoint import atomic_torch_save, export_model, load_model, load_model_state
 from trans3dhead.checkset import load_checkset, score_checkset
@@ -53,7 +54,8 @@ def train(r: Recipe, data: Path, work: Path, flame_dir: Path, init=None, workers
     """Train recipe `r` on `data` (from the model folder `init` if given, or on from `<work>/run/last.pth` if
     `resume`); the fp16 model folder, its card holding the training facts. The time budget ends training (`r.epochs`
     is out of reach), the schedule follows it."""
-    learn = recipe_learner(r, data, work / 'run', flame_dir, workers=workers)
+    cached = r.n_train <= 4000                   # decoded once, in this process (as bench_learning measures recipes)
+    learn = recipe_learner(r, data, work / 'run', flame_dir, cached=cached, workers=0 if cached else workers)
     if init and not resume: load_model_state(learn.model, torch.load(Path(init) / 'weights.pth', weights_only=True), init)
     t0 = time.time()
     budget = fit_recipe(learn, r, resume=work / 'run' / 'last.pth' if resume else None)
