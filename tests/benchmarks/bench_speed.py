@@ -7,8 +7,8 @@ Two steps; the second is the timing and wants an idle machine (other jobs paused
 Rows, each at 1 and 2 threads, batch 1 (latency, median of --reps calls after warm-up) and batch --batch (images/s):
   ours, for the `mobile` and `lean` presets (the shipped pretrained model for its preset, random weights for the other:
   weights do not change the timing): eager torch (with the FLAME layer), ONNX Runtime with the mesh, ONNX Runtime
-  landmarks-and-pose only (`export_onnx(mesh=False)`), and that file as static int8 (`export.quantize_onnx`, calibrated on SynthHeads crops);
-  the paper's preset eager at batch 1;
+  landmarks-and-pose only (`export_onnx(mesh=False)`), and that file as static int8 (`export.quantize_onnx`,
+  calibrated on SynthHeads crops); the paper's preset eager at batch 1;
   a 3DDFA-V2-sized reference: a MobileNetV1 (width 1.0 and 0.5) at 120² regressing 62 parameters, random weights,
   exported and run in ONNX Runtime exactly as ours: the same work as 3DDFA-V2's published network;
   peers, each timed by this file in its own virtual environment (a note when it is missing):
