@@ -125,7 +125,9 @@ def shared_settings(recipe: Recipe) -> dict:
 
 def settings_key(recipe: Recipe) -> str:
     "8 hex digits naming the shared settings of `recipe`."
-    return hashlib.sha256(json.dumps(shared_settings(recipe), sort_keys=True).encode()).hexdigest()[:8]
+    return _key(shared_settings(recipe))
+
+def _key(settings: dict) -> str: return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
 
 def run_dir(out, row: str, seed: int, key: str) -> Path:
     "The folder of one run: `<out>/runs/<row>-seed<seed>-<key>` (`key`: a `settings_key`; `/` in a row becomes `-`)."
@@ -234,8 +236,9 @@ def run_study(rows, seeds, recipe: Recipe, data, out, split: str = 'test_gt', fl
 UNTRAINED = 'untrained.jsonl'
 
 def untrained_key(settings: dict) -> str:
-    "The settings key of the untrained runs that are the reference of runs with `settings` (a results row's)."
-    return settings_key(replace(Recipe(**settings), epochs=0))
+    """The settings key of the untrained runs that are the reference of runs with `settings` (a results row's), from
+    the settings as stored: rows written before `Recipe` gained a field keep their key."""
+    return _key({**settings, 'epochs': 0})
 
 def run_untrained(rows, seeds, s: Recipe, data, out, split: str = 'test_gt', flame_dir=None,
                   log=print) -> list[dict]:
