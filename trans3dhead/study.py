@@ -402,6 +402,7 @@ def caveats_markdown(folder) -> str:
     rows = read_results(Path(folder) / 'results.jsonl')
     settings = {r['settings_key']: r['settings'] for r in rows}
     samples = {r['settings_key']: r['samples'] for r in rows}
+    crop = {r['samples']: r['settings']['crop_size'] for r in rows}
     tables, varied = study_tables(folder), synth_coefficients()
     mem = {(s['backbone'], s['crop_size']): feature_sides(s['backbone'], s['crop_size']) for s in settings.values()}
     paper = RECIPES['paper']
@@ -414,7 +415,7 @@ def caveats_markdown(folder) -> str:
                                      f"baseline {side(h)} heatmaps" for (b, c), (h, m) in mem.items())
         + f" (the paper: {side(paper_side)}, {paper.backbone} at {paper.crop_size}²).",
         '- **Budget.** Table 1, Trans3DHead relative to DAD-3DNet: ' + '; '.join(
-            f"{n:,} samples per run: NME {100 * g.nme:+.1f} %, pose error {100 * g.pose_err:+.1f} %"
+            f"{n:,} samples per run at {crop[n]}²: NME {100 * g.nme:+.1f} %, pose error {100 * g.pose_err:+.1f} %"
             for n, g in gaps.iterrows()) + '.',
         f"- **Table 8.** SynthHeads varies {varied['shape']} shape, {varied['expression']} expression and "
         f"{varied['jaw']} jaw coefficients: 413 parameters regress {counts[413]['zero']} always-zero targets, "
