@@ -46,7 +46,8 @@ def default_onnx(mesh: bool = True) -> Path:
     name = ONNX_NAME if mesh else LANDMARKS_ONNX_NAME
     if (ONNX_MODEL_DIR / name).is_file(): return ONNX_MODEL_DIR / name
     model_card(ONNX_MODEL_DIR)                       # a clear error when the folder is incomplete
-    key = hashlib.sha256((ONNX_MODEL_DIR / 'weights.pth').read_bytes() + __version__.encode()).hexdigest()[:16]
-    f = cache_root() / 'onnx' / key / name
-    if not f.is_file(): export_onnx(load_model(ONNX_MODEL_DIR, flame_dir=default_head_dir()), f, mesh=mesh)
+    head = default_head_dir()                        # its version is in its name: a new head, a new export
+    key = hashlib.sha256((ONNX_MODEL_DIR / 'weights.pth').read_bytes() + f'{__version__}{head.name}'.encode())
+    f = cache_root() / 'onnx' / key.hexdigest()[:16] / name
+    if not f.is_file(): export_onnx(load_model(ONNX_MODEL_DIR, flame_dir=head), f, mesh=mesh)
     return f
