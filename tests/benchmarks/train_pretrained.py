@@ -57,7 +57,6 @@ def train(r: Recipe, data: Path, work: Path, flame_dir: Path, init=None, workers
     cached = r.n_train <= 4000                   # decoded once, in this process (as bench_learning measures recipes)
     learn = recipe_learner(r, data, work / 'run', flame_dir, cached=cached, workers=0 if cached else workers)
     if init and not resume: load_model_state(learn.model, torch.load(Path(init) / 'weights.pth', weights_only=True), init)
-    t0 = time.time()
     budget = fit_recipe(learn, r, resume=work / 'run' / 'last.pth' if resume else None)
     model_dir = to_half(export_model(learn, work / 'model32'), work / 'model')
     card = dict(recipe=name, preset=r.preset, config=asdict(learn.cfg), flame=f"embedded default head ({flame_dir.name})",
@@ -65,8 +64,8 @@ def train(r: Recipe, data: Path, work: Path, flame_dir: Path, init=None, workers
                 init=json.loads((Path(init) / 'card.json').read_text()) if init else None,
                 data=dict(kind='SynthHeads', n_train=r.n_train, n_test=r.n_test, seed=r.seed),
                 budget_minutes=r.minutes, clock=r.clock, spent_min=round(budget.spent / 60, 1),
-                wall_s_last_session=round(time.time() - t0), epochs=learn.epoch + 1,
-                images_seen=learn.train_iter * r.bs, trained=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+                epochs=learn.epoch + 1, images_seen=(learn.epoch * len(learn.dls.train) + learn.iter + 1) * r.bs,
+                trained=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                 machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                         f"{'cuda' if torch.cuda.is_available() else 'cpu'}")
     atomic_write_text(model_dir / 'card.json', json.dumps(card, indent=1))
