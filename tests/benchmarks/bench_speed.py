@@ -19,7 +19,7 @@ processes used while it ran (from /proc/stat): the second is the honest measure 
 Also: ONNX Runtime settings (graph optimisation level, thread spinning) on the lean file; a sweep of lean variants
 (heads, parameter queries, decoder layers, backbone stride, crop, width); an op-level profile (ONNX Runtime's profiler,
 one thread) of the mobile graph with FLAME as smplx's skinning, the mobile graph and the lean graphs; int8's effect on
-the outputs (and, for the trained mobile model, on the NME against SynthHeads' ground truth).
+the outputs (and, for the shipped trained model, on the NME against SynthHeads' ground truth).
 """
 import argparse, collections, io, json, os, platform, statistics, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
