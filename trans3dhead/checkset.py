@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from .errors import DataError
 from .data import aflw_bbox
-from .metrics import nme, landmark_box_size
+from .metrics import group_nme, nme, landmark_box_size
 from .inference import predict
 
 # %% auto #0
@@ -106,18 +106,22 @@ def load_checkset(path=None, cache=None, download: bool = False) -> list:
 # %% ../nbs/15b_checkset.ipynb #cbe59d99
 def score_checkset(model, checkset, flame_dir=None) -> dict:
     """NME ×100 of `model`'s 68 landmarks against dlib's on the check set, normalised by √(w·h) of the reference
-    landmarks' box; the head box given to the model is `data.aflw_bbox` of the reference landmarks (the 68-point ->
-    head box rule of the AFLW2000-3D evaluation). -> {'nme', 'per_face': [K], 'predictions'}"""
-    per_face, preds = [], []
+    landmarks' box, over all points and per group of points (`metrics.POINT_GROUPS`); the head box given to the model
+    is `data.aflw_bbox` of the reference landmarks (the 68-point -> head box rule of the AFLW2000-3D evaluation).
+    -> {'nme', 'groups': {group: NME}, 'per_face': [K], 'predictions'}"""
+    pr, gt, preds = [], [], []
     for rec, img, faces in checkset:
-        gt = np.array([f['landmarks'] for f in faces], dtype=np.float64)              # [K,68,2]
-        p = predict(np.asarray(img), model, boxes=[np.stack([aflw_bbox(g) for g in gt])], detector=None,
+        ref = np.array([f['landmarks'] for f in faces], dtype=np.float64)             # [K,68,2]
+        p = predict(np.asarray(img), model, boxes=[np.stack([aflw_bbox(g) for g in ref])], detector=None,
                     flame_dir=flame_dir)
-        pr = np.stack([f.landmarks for f in p.faces])
-        g = torch.as_tensor(gt)
-        per_face += nme(torch.as_tensor(pr), g, landmark_box_size(g)).tolist()
+        pr.append(np.stack([f.landmarks for f in p.faces]))
+        gt.append(ref)
         preds.append(p.faces)
-    return dict(nme=float(np.mean(per_face)), per_face=per_face, predictions=preds)
+    pr, gt = torch.as_tensor(np.concatenate(pr)), torch.as_tensor(np.concatenate(gt))
+    norm = landmark_box_size(gt)
+    per_face = nme(pr, gt, norm).tolist()
+    return dict(nme=float(np.mean(per_face)), groups={k: v.mean().item() for k, v in group_nme(pr, gt, norm).items()},
+                per_face=per_face, predictions=preds)
 
 # %% ../nbs/15b_checkset.ipynb #ab522067
 def checkset_gallery(checkset, predictions=None, ncols: int = 4, size: float = 3.):

@@ -17,10 +17,11 @@ from .flame import KEYPOINTS7   # (36, 39, 42, 45, 33, 48, 54)
 
 
 # %% auto #0
-__all__ = ['box_size', 'landmark_box_size', 'nme', 'knn_indices', 'z5_accuracy', 'similarity_procrustes', 'nearest_sq_dist',
-           'scale_to_eye_distance', 'chamfer_distance', 'pose_error', 'euler_mae', 'landmarks68_of',
-           'predicted_landmarks', 'batch_nme', 'batch_z5', 'batch_chamfer', 'batch_pose_error', 'SampleMetric',
-           'NMEMetric', 'Z5Metric', 'ChamferMetric', 'PoseErrorMetric', 'dad_metrics']
+__all__ = ['POINT_GROUPS', 'box_size', 'landmark_box_size', 'nme', 'group_nme', 'knn_indices', 'z5_accuracy',
+           'similarity_procrustes', 'nearest_sq_dist', 'scale_to_eye_distance', 'chamfer_distance', 'pose_error',
+           'euler_mae', 'landmarks68_of', 'predicted_landmarks', 'batch_nme', 'batch_z5', 'batch_chamfer',
+           'batch_pose_error', 'SampleMetric', 'NMEMetric', 'Z5Metric', 'ChamferMetric', 'PoseErrorMetric',
+           'dad_metrics']
 
 # %% ../nbs/13_metrics.ipynb #46b956a1
 def box_size(bbox: Tensor) -> Tensor:
@@ -35,6 +36,12 @@ def landmark_box_size(landmarks: Tensor) -> Tensor:
 def nme(pred: Tensor, gt: Tensor, norm: Tensor) -> Tensor:
     "Per-sample NME ×100 of landmarks pred, gt [B,68,2] (same pixel space) normalised by norm [B]. -> [B]"
     return (pred - gt).norm(dim=-1).mean(-1) / norm * 100
+
+POINT_GROUPS = dict(jaw=range(0, 17), brows=range(17, 27), nose=range(27, 36), eyes=range(36, 48), mouth=range(48, 68))
+
+def group_nme(pred: Tensor, gt: Tensor, norm: Tensor) -> dict[str, Tensor]:
+    "`nme` of each of the 68 points' groups (`POINT_GROUPS`: jaw line, brows, nose, eyes, mouth). -> {group: [B]}"
+    return {k: nme(pred[:, list(r)], gt[:, list(r)], norm) for k, r in POINT_GROUPS.items()}
 
 
 # %% ../nbs/13_metrics.ipynb #90bdcbda

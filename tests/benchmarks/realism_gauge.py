@@ -7,7 +7,8 @@ image sizes as `generate_synthheads`, so the same images as a written val split)
 - detection rate: dlib's HOG detector (upsample 1, its default threshold 0) finds a box whose centre lies inside the
   box of the true 68 landmarks; with --mtcnn the same for MTCNN (`detect.mtcnn_detector`; ~1 s an image more);
 - NME ×100 of dlib's 68-point predictor given the true box (the face box dlib's detector would give for the true
-  landmarks, `detect.landmark_to_face_box`), against the true 68 points, normalised by √(w·h) of their box; and
+  landmarks, `detect.landmark_to_face_box`), against the true 68 points, normalised by √(w·h) of their box,
+  also per group of points (jaw line, brows, nose, eyes, mouth: where dlib's 300-W points and SynthHeads' part); and
   'NME HOG box': the same with the box HOG found, on the faces it found (the pipeline dlib users run);
 - a row '0-45' (the goal's bin: HOG finds >= 80 %, NME <= 8), its upright part (|pitch|, |roll| <= 20°) and the
   upright part without occluders ('upr. clear': the poses and views dlib's HOG detector is built for);
@@ -24,7 +25,7 @@ from trans3dhead.spaces import project_model_view
 from trans3dhead.rotation import rotation_from_model_view, matrix_to_euler
 from trans3dhead.detect import FACE_TO_LANDMARK_BOX, landmark_to_face_box, mtcnn_detector
 from trans3dhead.data import aflw_bbox
-from trans3dhead.metrics import nme, landmark_box_size
+from trans3dhead.metrics import group_nme, nme, landmark_box_size
 from trans3dhead.files import atomic_write_text
 sys.path.insert(0, str(Path(__file__).parent))
 from make_checkset import predictor_path                                   # noqa: E402
@@ -48,9 +49,9 @@ def render_val(n: int, seed: int = 0, flame_dir=None, image_size=(200, 480)):
 
 
 def gauge(n: int, seed: int, flame_dir, predictor, mtcnn: bool = False) -> list:
-    """Per item: dict(yaw, upright, clear, found, mtcnn, nme, nme_hog, head_w, head_h): `nme` with the rule's box from
-    the true landmarks, `nme_hog` with the HOG box that found the face (nan if none); head_*: SynthHeads box / aflw_bbox
-    size."""
+    """Per item: dict(yaw, upright, clear, found, mtcnn, nme, groups, nme_hog, head_w, head_h): `nme` with the rule's
+    box from the true landmarks, `groups` the same per group of points (`metrics.POINT_GROUPS`), `nme_hog` with the HOG
+    box that found the face (nan if none); head_*: SynthHeads box / aflw_bbox size."""
     hog, pred, mt = dlib.get_frontal_face_detector(), dlib.shape_predictor(str(predictor)), mtcnn and mtcnn_detector()
     rule = FACE_TO_LANDMARK_BOX['dlib']
     rows = []
@@ -58,18 +59,19 @@ def gauge(n: int, seed: int, flame_dir, predictor, mtcnn: bool = False) -> list:
         a = np.asarray(item.image)
         lo, hi = gt.min(0), gt.max(0)
         g = torch.as_tensor(gt)[None]
-        def score(box):
-            p = np.array([[q.x, q.y] for q in pred(a, box).parts()], dtype=np.float64)
-            return float(nme(torch.as_tensor(p)[None], g, landmark_box_size(g))[0])
+        def points(box): return torch.as_tensor([[q.x, q.y] for q in pred(a, box).parts()], dtype=torch.float64)[None]
+        def score(box): return float(nme(points(box), g, landmark_box_size(g))[0])
         centred = lambda x, y, w, h: lo[0] <= x + w / 2 <= hi[0] and lo[1] <= y + h / 2 <= hi[1]
         rects = [r for r in hog.run(a, 1, 0.)[0] if centred(r.left(), r.top(), r.width(), r.height())]
         found_mt = any(centred(*d.face) for d in mt.detect(item.image)) if mt else np.nan
         x, y, w, h = landmark_to_face_box([*lo, *(hi - lo)], rule)
-        e = score(dlib.rectangle(int(round(x)), int(round(y)), int(round(x + w - 1)), int(round(y + h - 1))))
+        p = points(dlib.rectangle(int(round(x)), int(round(y)), int(round(x + w - 1)), int(round(y + h - 1))))
+        e, groups = float(nme(p, g, landmark_box_size(g))[0]), group_nme(p, g, landmark_box_size(g))
         hb = aflw_bbox(gt)
         rows.append(dict(yaw=abs(float(euler[0])), upright=bool(np.all(np.abs(euler[1:]) <= UPRIGHT)),
                          clear=not item.attributes['occlusions'],
-                         found=bool(rects), mtcnn=found_mt, nme=e, nme_hog=score(rects[0]) if rects else np.nan,
+                         found=bool(rects), mtcnn=found_mt, nme=e, groups={k: float(v[0]) for k, v in groups.items()},
+                         nme_hog=score(rects[0]) if rects else np.nan,
                          head_w=item.bbox[2] / hb[2], head_h=item.bbox[3] / hb[3]))
     return rows
 
@@ -77,8 +79,8 @@ def gauge(n: int, seed: int, flame_dir, predictor, mtcnn: bool = False) -> list:
 def summary(rows) -> dict:
     """Per |yaw| bin, the goal's bin 0-45 (issue 11: HOG found >= 80 %, NME <= 8), its upright part, the upright and
     unoccluded part ('clear': the item's `occlusions` attribute is false) and overall: n,
-    HOG / MTCNN detection rates, NME mean / median (rule box), NME mean with the HOG box on the faces it found, head box
-    size ratios (median)."""
+    HOG / MTCNN detection rates, NME mean / median (rule box) and its mean per group of points, NME mean with the HOG
+    box on the faces it found, head box size ratios (median)."""
     bins = [(f'{lo}-{hi if hi < 181 else 180}', [r for r in rows if lo <= r['yaw'] < hi])
             for lo, hi in zip(YAW_BINS[:-1], YAW_BINS[1:])] + [('0-45', [r for r in rows if r['yaw'] <= 45]),
             ('0-45 upright', [r for r in rows if r['yaw'] <= 45 and r['upright']]),
@@ -91,6 +93,7 @@ def summary(rows) -> dict:
         out[name] = dict(n=len(rs), hog_found=float(v('found').mean()),
                          mtcnn_found=None if np.isnan(mt).any() else float(mt.mean()),
                          nme_mean=float(v('nme').mean()), nme_median=float(np.median(v('nme'))),
+                         nme_groups={k: float(np.mean([r['groups'][k] for r in rs])) for k in rs[0]['groups']},
                          nme_hog_mean=None if np.isnan(nh).all() else float(np.nanmean(nh)),
                          head_w=float(np.median(v('head_w'))), head_h=float(np.median(v('head_h'))))
     return out
@@ -106,6 +109,9 @@ def report(summ: dict) -> str:
         lines.append(f"{name:>15} {r['n']:>4} {pct(r['hog_found']):>10} {pct(r['mtcnn_found']):>12} "
                      f"{r['nme_mean']:>9.2f} {r['nme_median']:>8.2f} {nh:>12} {r['head_w']:>12.2f} "
                      f"{r['head_h']:>12.2f}")
+    groups = list(next(iter(summ.values()))['nme_groups'])
+    lines += ['', f"{'NME by group':>15} " + ' '.join(f'{k:>7}' for k in groups)]
+    lines += [f"{name:>15} " + ' '.join(f"{r['nme_groups'][k]:>7.2f}" for k in groups) for name, r in summ.items()]
     return '\n'.join(lines)
 
 

@@ -1,5 +1,5 @@
-"""Train the model the package ships (`trans3dhead/assets/pretrained/`): the recipe `RECIPES['shipped']` (the `mobile`
-preset with ImageNet-initialised MobileNetV2, on SynthHeads, for a wall-clock budget; `trans3dhead.recipe`), the flags
+"""Train the model the package ships (`trans3dhead/assets/pretrained/`): the recipe `RECIPES['shipped']` (the `lean`
+preset with ImageNet-initialised MobileNetV2, on SynthHeads, for a budget of CPU time; `trans3dhead.recipe`), the flags
 changing its sizes; store it in float16; score the stored model on the SynthHeads test split and on the real-photo
 check set; write what was measured into its `card.json` (nbs/15c_pretrained renders it).
 
@@ -79,6 +79,7 @@ def measure(model_dir: Path, data: Path, work: Path, flame_dir: Path) -> dict:
     check = score_checkset(model, load_checkset(), flame_dir=flame_dir)
     card = json.loads((model_dir / 'card.json').read_text())
     card.update(synthheads_test={k: float(v) for k, v in test.items()}, checkset_nme=float(check['nme']),
+                checkset_groups=check['groups'],
                 checkset_faces=len(check['per_face']),
                 weights_mb=round((model_dir / 'weights.pth').stat().st_size / 2**20, 2))
     atomic_write_text(model_dir / 'card.json', json.dumps(card, indent=1))
