@@ -32,7 +32,8 @@ def fit_and_record(learn, *args, **kwargs):
 
 fit_schedule, learner.fit_schedule = learner.fit_schedule, fit_and_record
 """
-DONE = "print('RANK', os.environ.get('RANK'), 'WORLD', os.environ.get('WORLD_SIZE'), 'finished', flush=True)"
+# one os.write of a short line to the shared pipe is atomic: the two ranks' lines cannot interleave (print's may)
+DONE = "os.write(1, f\"RANK {os.environ.get('RANK')} WORLD {os.environ.get('WORLD_SIZE')} finished\\n\".encode())"
 
 
 def test_two_processes(tmp_path, tiny_flame_dir, tiny_data, console_script):
